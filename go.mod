@@ -1,0 +1,25 @@
+module github.com/livecap/livecap
+
+go 1.26.8
+
+require (
+	github.com/Eyevinn/mp4ff v0.56.0 // indirect
+	github.com/bluenviron/mediacommon/v2 v2.9.4 // indirect
+	github.com/haivision/srtgo v0.0.0-20230627061225-a70d53fcd618 // indirect
+	github.com/hashicorp/errwrap v1.1.0 // indirect
+	github.com/hashicorp/go-multierror v1.1.0 // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/mattn/go-colorable v0.1.13 // indirect
+	github.com/mattn/go-isatty v0.0.19 // indirect
+	github.com/mattn/go-pointer v0.0.1 // indirect
+	github.com/mitchellh/mapstructure v1.4.1 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
+	github.com/rs/zerolog v1.33.0 // indirect
+	github.com/sirupsen/logrus v1.7.0 // indirect
+	github.com/spf13/cobra v1.8.1 // indirect
+	github.com/spf13/pflag v1.0.5 // indirect
+	github.com/yutopp/go-amf0 v0.1.0 // indirect
+	github.com/yutopp/go-flv v0.3.1 // indirect
+	github.com/yutopp/go-rtmp v0.0.7 // indirect
+	golang.org/x/sys v0.12.0 // indirect
+)
