@@ -5,6 +5,8 @@ package capture
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/livecap/livecap/internal/media"
 )
@@ -38,3 +40,53 @@ type Device struct {
 	// Formats offered, human readable ("1280x720@30").
 	Formats []string `json:"formats,omitempty"`
 }
+
+// VideoRequest selects a camera or screen and its format.
+type VideoRequest struct {
+	// Device is what the user gave to --video: an index ("0"), a name, a
+	// unique ID, "screen" or "screen:N". Empty means the default camera.
+	Device string
+	Width  int // 0: the device's default
+	Height int
+	FPS    int
+}
+
+// AudioRequest selects a microphone (or system audio for screen capture).
+type AudioRequest struct {
+	Device     string // index, name or unique ID; empty: default microphone
+	SampleRate int    // 0: the device's default
+	Channels   int    // 0: the device's default
+}
+
+// Platform is implemented by platform capture code (AVFoundation and
+// ScreenCaptureKit on darwin) and registered from its init function.
+type Platform interface {
+	// Devices lists cameras, microphones and screens.
+	Devices() ([]Device, error)
+	// Open starts a source for the requested camera/screen and microphone.
+	// Either request may be nil (no video, or no audio). The clock's base
+	// instant is the session's: all timestamps are converted onto it.
+	Open(v *VideoRequest, a *AudioRequest, base Clock) (Source, error)
+}
+
+// Clock is the session clock (see package clock).
+type Clock interface {
+	Now() time.Duration
+}
+
+var platform Platform
+
+// RegisterPlatform installs the platform capture implementation.
+func RegisterPlatform(p Platform) { platform = p }
+
+// PlatformCapture returns the platform implementation, or nil when this
+// build has none (Linux: only the test source captures).
+func PlatformCapture() Platform { return platform }
+
+// ErrPermission is wrapped by errors a platform returns when the user has
+// denied camera, microphone or screen recording permission.
+var ErrPermission = errors.New("permission denied")
+
+// ErrDevice is wrapped by errors about a missing device or an unsupported
+// format.
+var ErrDevice = errors.New("capture device error")

@@ -1,0 +1,32 @@
+// Package exitcode lists livecap's documented process exit codes. Scripts
+// depend on them: never renumber.
+package exitcode
+
+const (
+	OK          = 0   // success, including a graceful stop (SIGINT, SIGTERM, --duration)
+	Failure     = 1   // a runtime failure not covered below (I/O error, recording failed)
+	Usage       = 2   // bad usage: an invalid flag value, URL or argument
+	Disk        = 3   // not enough free disk (with --disk-check=refuse)
+	Device      = 4   // capture device missing or permission denied
+	Encoder     = 5   // encoder failure
+	AllGaveUp   = 6   // stream only: every destination gave up
+	Check       = 7   // analyze: a measured value exceeded its limit
+	Interrupted = 130 // a second interrupt forced an immediate stop
+)
+
+// Error carries an exit code with an error.
+type Error struct {
+	Code int
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// With wraps err with an exit code; nil stays nil.
+func With(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Code: code, Err: err}
+}
