@@ -1,0 +1,191 @@
+package fanout
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livecap/livecap/internal/media"
+)
+
+const frame = time.Second / 30
+
+// gop makes n video frames (the first a keyframe) with one audio packet
+// after each, starting at t0.
+func gop(t0 time.Duration, n int, size int) []*media.Packet {
+	var out []*media.Packet
+	for i := 0; i < n; i++ {
+		t := t0 + time.Duration(i)*frame
+		out = append(out,
+			&media.Packet{Kind: media.Video, PTS: t, DTS: t, Key: i == 0, Data: make([]byte, size)},
+			&media.Packet{Kind: media.Audio, PTS: t, DTS: t, Key: true, Data: make([]byte, 10)})
+	}
+	return out
+}
+
+// A sink that never reads must not delay another sink: the second sink gets
+// every packet while the first is blocked forever.
+func TestBlockedSinkNeverDelaysAnother(t *testing.T) {
+	h := NewHub()
+	blocked := h.Add("blocked", Policy{Lossless: true})
+	_ = blocked // never drained: a sink stuck in a write forever
+	bounded := h.Add("stuck-stream", Policy{MaxDuration: time.Second, MaxBytes: 1 << 20})
+	rec := h.Add("recorder", Policy{Lossless: true})
+
+	const total = 30 * 60 * 2 // one minute of 30 fps video + audio
+	var got int
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if _, ok := rec.Next(context.Background()); !ok {
+				return
+			}
+			got++
+		}
+	}()
+	for g := 0; g < 60; g++ {
+		for _, p := range gop(time.Duration(g)*time.Second, 30, 1000) {
+			h.Publish(p)
+		}
+	}
+	h.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("recorder sink did not finish: a blocked sink delayed it")
+	}
+	if got != total {
+		t.Fatalf("recorder got %d packets, want %d", got, total)
+	}
+	st := bounded.Stats()
+	if st.Duration > time.Second || st.Bytes > 1<<20 {
+		t.Fatalf("bounded queue over budget: %+v", st)
+	}
+	if st.DroppedVideo == 0 {
+		t.Fatal("bounded queue dropped nothing")
+	}
+	if got := blocked.Stats().Packets; got != total {
+		t.Fatalf("lossless queue holds %d, want %d", got, total)
+	}
+}
+
+// What a bounded queue keeps always starts on a video keyframe, or in the
+// middle of the GOP the sink is already sending, never in a GOP it skipped.
+func TestBoundedQueueDropsWholeGOPs(t *testing.T) {
+	h := NewHub()
+	q := h.Add("dest", Policy{MaxDuration: 2 * time.Second})
+	for g := 0; g < 10; g++ {
+		for _, p := range gop(time.Duration(g)*time.Second, 30, 100) {
+			h.Publish(p)
+		}
+	}
+	h.Close()
+	first := true
+	var frames int
+	for {
+		p, ok := q.Next(context.Background())
+		if !ok {
+			break
+		}
+		if first {
+			if p.Kind != media.Video || !p.Key {
+				t.Fatalf("queue resumes on %v key=%v, want a video keyframe", p.Kind, p.Key)
+			}
+			first = false
+		}
+		if p.Kind == media.Video {
+			frames++
+		}
+	}
+	st := q.Stats()
+	if frames+int(st.DroppedVideo) != 300 {
+		t.Fatalf("kept %d + dropped %d video frames, want 300", frames, st.DroppedVideo)
+	}
+	if frames%30 != 0 || frames == 0 || frames > 90 {
+		t.Fatalf("kept %d frames: want whole GOPs within 2 s budget", frames)
+	}
+}
+
+// A queue whose budget is smaller than one GOP sheds it and waits for the
+// next keyframe instead of sending a partial GOP.
+func TestWaitsForKeyframeWhenOneGOPOverflows(t *testing.T) {
+	h := NewHub()
+	q := h.Add("dest", Policy{MaxBytes: 5000})
+	for _, p := range gop(0, 30, 1000) {
+		h.Publish(p)
+	}
+	for _, p := range gop(time.Second, 3, 100) {
+		h.Publish(p)
+	}
+	h.Close()
+	p, ok := q.Next(context.Background())
+	if !ok || p.Kind != media.Video || !p.Key || p.PTS != time.Second {
+		t.Fatalf("first packet after overflow: %+v ok=%v, want the keyframe at 1s", p, ok)
+	}
+}
+
+func TestSkipToKeyframe(t *testing.T) {
+	h := NewHub()
+	q := h.Add("dest", Policy{Lossless: true})
+	ps := gop(0, 5, 10)
+	for _, p := range ps[2:] { // starts mid-GOP
+		h.Publish(p)
+	}
+	q.SkipToKeyframe()
+	for _, p := range gop(time.Second, 2, 10) {
+		h.Publish(p)
+	}
+	p, _ := q.Next(context.Background())
+	if !p.Key || p.PTS != time.Second {
+		t.Fatalf("after SkipToKeyframe got %+v", p)
+	}
+	if st := q.Stats(); st.DroppedVideo != 4 {
+		t.Fatalf("dropped %d video frames, want 4", st.DroppedVideo)
+	}
+}
+
+func TestConcurrentPublishAndDrain(t *testing.T) {
+	h := NewHub()
+	var wg sync.WaitGroup
+	counts := make([]int, 4)
+	for i := range counts {
+		q := h.Add("s", Policy{Lossless: true})
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for {
+				if _, ok := q.Next(context.Background()); !ok {
+					return
+				}
+				counts[i]++
+			}
+		}(i)
+	}
+	ps := gop(0, 1000, 1)
+	for _, p := range ps {
+		h.Publish(p)
+	}
+	h.Close()
+	wg.Wait()
+	for i, c := range counts {
+		if c != len(ps) {
+			t.Fatalf("sink %d got %d of %d", i, c, len(ps))
+		}
+	}
+}
+
+func BenchmarkPublishTwoSinks(b *testing.B) {
+	h := NewHub()
+	q1 := h.Add("rec", Policy{Lossless: true})
+	q2 := h.Add("dest", Policy{MaxDuration: 4 * time.Second, MaxBytes: 16 << 20})
+	p := &media.Packet{Kind: media.Video, Key: true, Data: make([]byte, 16700)}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		h.Publish(p)
+		q1.Next(ctx)
+		q2.Next(ctx)
+	}
+}
