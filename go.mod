@@ -1,6 +1,6 @@
 module github.com/livecap/livecap
 
-go 1.26.8
+go 1.26
 
 require (
 	github.com/Eyevinn/mp4ff v0.56.0 // indirect

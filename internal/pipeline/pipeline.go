@@ -1,0 +1,371 @@
+// Package pipeline wires one capture source to one video and one audio
+// encoder and publishes every encoded packet to the fan-out hub: the
+// "encode once" heart of livecap.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/livecap/livecap/internal/capture"
+	"github.com/livecap/livecap/internal/clock"
+	"github.com/livecap/livecap/internal/encoder"
+	"github.com/livecap/livecap/internal/exitcode"
+	"github.com/livecap/livecap/internal/fanout"
+	"github.com/livecap/livecap/internal/media"
+)
+
+// Config of a pipeline.
+type Config struct {
+	Source  capture.Source
+	Backend encoder.Backend
+	Video   encoder.VideoSettings // ignored when the source has no video
+	Audio   encoder.AudioSettings // ignored when the source has no audio
+	// Clock is the session clock (host or virtual); it stamps Packet.Encoded.
+	Clock clock.Clock
+	// Duration stops the session after this much media time (0: no limit).
+	Duration time.Duration
+	// Align, when set, re-times audio onto the host clock before encoding
+	// (drift compensation); nil passes audio through.
+	Align AudioAligner
+	Log   zerolog.Logger
+}
+
+// AudioAligner turns source audio (host-clock PTS, device-clock sample
+// count) into a continuous stream whose sample count follows the host clock.
+type AudioAligner interface {
+	Push(b *media.AudioBuffer) []*media.AudioBuffer
+}
+
+// Stats of the encode stage.
+type Stats struct {
+	VideoFrames   uint64 // frames encoded
+	AudioPackets  uint64
+	VideoBytes    uint64
+	AudioBytes    uint64
+	Keyframes     uint64
+	ForcedIDR     uint64
+	LastVideoPTS  time.Duration
+	SourceSkipped uint64 // frames the source delivered after Duration, ignored
+}
+
+// Pipeline runs capture → encode → fan-out.
+type Pipeline struct {
+	cfg Config
+	hub *fanout.Hub
+	ve  encoder.VideoEncoder
+	ae  encoder.AudioEncoder
+
+	mu       sync.Mutex
+	attached bool
+	preroll  []*media.Packet
+	kfReqs   []time.Duration // sorted media times at which an IDR is wanted
+	kfNext   bool
+	infoCh   chan struct{}
+	infoOnce sync.Once
+	encErr   error
+
+	vSeq, aSeq  uint64
+	videoFrames atomic.Uint64
+	audioPkts   atomic.Uint64
+	videoBytes  atomic.Uint64
+	audioBytes  atomic.Uint64
+	keyframes   atomic.Uint64
+	forced      atomic.Uint64
+	lastVPTS    atomic.Int64
+
+	audioEnd time.Duration // audio trimmed here when Duration is set
+}
+
+// New opens the encoders for what the source produces.
+func New(cfg Config) (*Pipeline, error) {
+	p := &Pipeline{cfg: cfg, hub: fanout.NewHub(), infoCh: make(chan struct{})}
+	if _, _, _, ok := cfg.Source.Video(); ok {
+		ve, err := cfg.Backend.OpenVideo(cfg.Video, p.onVideo)
+		if err != nil {
+			return nil, exitcode.With(exitcode.Encoder, fmt.Errorf("open %s video encoder: %w", cfg.Backend.Name(), err))
+		}
+		p.ve = ve
+	}
+	if _, _, ok := cfg.Source.Audio(); ok {
+		ae, err := cfg.Backend.OpenAudio(cfg.Audio, p.onAudio)
+		if err != nil {
+			p.closeEncoders()
+			return nil, exitcode.With(exitcode.Encoder, fmt.Errorf("open %s audio encoder: %w", cfg.Backend.Name(), err))
+		}
+		p.ae = ae
+	}
+	if p.ve == nil && p.ae == nil {
+		return nil, exitcode.With(exitcode.Usage, errors.New("nothing to capture: the source has neither video nor audio"))
+	}
+	p.checkInfo()
+	return p, nil
+}
+
+// Hub is where sinks attach.
+func (p *Pipeline) Hub() *fanout.Hub { return p.hub }
+
+func (p *Pipeline) infoReady() bool {
+	if p.ve != nil {
+		c := p.ve.Config()
+		if len(c.SPS) == 0 || len(c.PPS) == 0 {
+			return false
+		}
+	}
+	if p.ae != nil && len(p.ae.Config().ASC) == 0 {
+		return false
+	}
+	return true
+}
+
+func (p *Pipeline) checkInfo() {
+	if p.infoReady() {
+		p.infoOnce.Do(func() { close(p.infoCh) })
+	}
+}
+
+// Info returns what sinks need before the first packet. Some encoders
+// (VideoToolbox) know their SPS/PPS only after the first frame: Info then
+// waits until Run has produced it.
+func (p *Pipeline) Info(ctx context.Context) (media.StreamInfo, error) {
+	select {
+	case <-p.infoCh:
+	case <-ctx.Done():
+		return media.StreamInfo{}, ctx.Err()
+	}
+	var si media.StreamInfo
+	if p.ve != nil {
+		c := p.ve.Config()
+		si.Video = &c
+	}
+	if p.ae != nil {
+		c := p.ae.Config()
+		si.Audio = &c
+	}
+	return si, nil
+}
+
+// Attach releases the packets held since the start to the hub: call it
+// once every sink present at start has been added.
+func (p *Pipeline) Attach() {
+	p.mu.Lock()
+	pre := p.preroll
+	p.preroll = nil
+	for _, pk := range pre {
+		p.hub.Publish(pk)
+	}
+	p.attached = true
+	p.mu.Unlock()
+}
+
+// RequestKeyframe implements encoder.KeyframeRequester.
+func (p *Pipeline) RequestKeyframe(at time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if at <= 0 {
+		p.kfNext = true
+		return
+	}
+	i := sort.Search(len(p.kfReqs), func(i int) bool { return p.kfReqs[i] >= at })
+	if i < len(p.kfReqs) && p.kfReqs[i] == at {
+		return
+	}
+	p.kfReqs = append(p.kfReqs, 0)
+	copy(p.kfReqs[i+1:], p.kfReqs[i:])
+	p.kfReqs[i] = at
+}
+
+// wantKeyframe reports (and consumes) whether the frame at pts must be an IDR.
+func (p *Pipeline) wantKeyframe(pts time.Duration) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	want := p.kfNext
+	p.kfNext = false
+	n := 0
+	for n < len(p.kfReqs) && p.kfReqs[n] <= pts {
+		n++
+	}
+	if n > 0 {
+		want = true
+		p.kfReqs = append(p.kfReqs[:0], p.kfReqs[n:]...)
+	}
+	return want
+}
+
+func (p *Pipeline) publish(pk *media.Packet) {
+	if p.cfg.Clock != nil {
+		pk.Encoded = p.cfg.Clock.Now()
+	}
+	p.mu.Lock()
+	if !p.attached {
+		p.preroll = append(p.preroll, pk)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	p.hub.Publish(pk)
+}
+
+func (p *Pipeline) onVideo(pk *media.Packet) {
+	pk.Seq = p.vSeq
+	p.vSeq++
+	p.videoFrames.Add(1)
+	p.videoBytes.Add(uint64(len(pk.Data)))
+	if pk.Key {
+		p.keyframes.Add(1)
+	}
+	p.lastVPTS.Store(int64(pk.PTS))
+	p.checkInfo()
+	p.publish(pk)
+}
+
+func (p *Pipeline) onAudio(pk *media.Packet) {
+	pk.Seq = p.aSeq
+	p.aSeq++
+	p.audioPkts.Add(1)
+	p.audioBytes.Add(uint64(len(pk.Data)))
+	p.checkInfo()
+	p.publish(pk)
+}
+
+// Run captures and encodes until ctx is done, the source ends or Duration
+// is reached; then it drains the encoders and closes the hub so every sink
+// finishes what it holds.
+func (p *Pipeline) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var errMu sync.Mutex
+	fail := func(err error) {
+		errMu.Lock()
+		if p.encErr == nil {
+			p.encErr = err
+		}
+		errMu.Unlock()
+		cancel()
+	}
+	dur := p.cfg.Duration
+	video := func(f *media.VideoFrame) {
+		defer func() {
+			if f.Release != nil {
+				f.Release()
+			}
+		}()
+		if ctx.Err() != nil {
+			return
+		}
+		if dur > 0 && f.PTS >= dur {
+			cancel()
+			return
+		}
+		if p.wantKeyframe(f.PTS) {
+			p.ve.ForceKeyframe()
+			p.forced.Add(1)
+		}
+		// The encoder copies (libavcodec) or retains (VideoToolbox) what it
+		// keeps, so the frame is released as soon as Encode returns.
+		if err := p.ve.Encode(f); err != nil {
+			fail(exitcode.With(exitcode.Encoder, fmt.Errorf("video encoder: %w", err)))
+		}
+	}
+	audio := func(b *media.AudioBuffer) {
+		if ctx.Err() != nil {
+			return
+		}
+		bufs := []*media.AudioBuffer{b}
+		if p.cfg.Align != nil {
+			bufs = p.cfg.Align.Push(b)
+		}
+		for _, b := range bufs {
+			if dur > 0 {
+				b = trimAudio(b, dur)
+				if b == nil {
+					if p.ve == nil {
+						cancel()
+					}
+					return
+				}
+			}
+			if err := p.ae.Encode(b); err != nil {
+				fail(exitcode.With(exitcode.Encoder, fmt.Errorf("audio encoder: %w", err)))
+				return
+			}
+		}
+	}
+	var vf capture.VideoFunc
+	var af capture.AudioFunc
+	if p.ve != nil {
+		vf = video
+	}
+	if p.ae != nil {
+		af = audio
+	}
+	srcErr := p.cfg.Source.Run(ctx, vf, af)
+	var flushErr error
+	if p.ve != nil {
+		if err := p.ve.Flush(); err != nil {
+			flushErr = exitcode.With(exitcode.Encoder, fmt.Errorf("video encoder flush: %w", err))
+		}
+	}
+	if p.ae != nil {
+		if err := p.ae.Flush(); err != nil && flushErr == nil {
+			flushErr = exitcode.With(exitcode.Encoder, fmt.Errorf("audio encoder flush: %w", err))
+		}
+	}
+	p.Attach() // a session shorter than the sink set-up still delivers
+	p.hub.Close()
+	p.closeEncoders()
+	errMu.Lock()
+	defer errMu.Unlock()
+	switch {
+	case p.encErr != nil:
+		return p.encErr
+	case srcErr != nil && !errors.Is(srcErr, context.Canceled):
+		return srcErr
+	}
+	return flushErr
+}
+
+// trimAudio cuts a buffer at end (sample-accurate); nil when it starts at
+// or after end.
+func trimAudio(b *media.AudioBuffer, end time.Duration) *media.AudioBuffer {
+	if b.PTS >= end {
+		return nil
+	}
+	n := b.Frames()
+	keep := int((end - b.PTS) * time.Duration(b.SampleRate) / time.Second)
+	if keep >= n {
+		return b
+	}
+	c := *b
+	c.Samples = b.Samples[:keep*b.Channels]
+	return &c
+}
+
+func (p *Pipeline) closeEncoders() {
+	if p.ve != nil {
+		p.ve.Close()
+	}
+	if p.ae != nil {
+		p.ae.Close()
+	}
+}
+
+// Stats returns the encode-stage counters.
+func (p *Pipeline) Stats() Stats {
+	return Stats{
+		VideoFrames:  p.videoFrames.Load(),
+		AudioPackets: p.audioPkts.Load(),
+		VideoBytes:   p.videoBytes.Load(),
+		AudioBytes:   p.audioBytes.Load(),
+		Keyframes:    p.keyframes.Load(),
+		ForcedIDR:    p.forced.Load(),
+		LastVideoPTS: time.Duration(p.lastVPTS.Load()),
+	}
+}

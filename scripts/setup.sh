@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Installs everything livecap needs to build, run and test, on a fresh
+# Debian/Ubuntu or macOS machine. Idempotent; safe with CI=true and no stdin.
+set -euo pipefail
+
+need_go="1.26"
+go_dl="1.26.8"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+case "$(uname -s)" in
+Linux)
+	if ! command -v apt-get >/dev/null; then
+		log "only Debian/Ubuntu (apt-get) is supported for automatic set-up"
+		exit 1
+	fi
+	SUDO=""
+	if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+	pkgs=(
+		build-essential pkg-config git ca-certificates curl xz-utils
+		libavcodec-dev libavutil-dev        # Linux encoder backend (x264 + AAC through libavcodec)
+		libsrt-openssl-dev                  # SRT publisher (srtgo)
+		ffmpeg                              # ffprobe/ffmpeg read back every file and stream in tests
+		nginx-light libnginx-mod-rtmp       # RTMP ingest peer in tests
+		srt-tools                           # srt-live-transmit: SRT listener peer in tests
+		npm                                 # installs zig for the darwin compile check
+	)
+	missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	# npm may come from a Node.js install outside apt.
+	if command -v npm >/dev/null; then
+		missing=("${missing[@]/npm/}")
+	fi
+	missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+	if [ "${#missing[@]}" -gt 0 ]; then
+		log "installing: ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		$SUDO apt-get update -qq </dev/null
+		$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+	fi
+	# nginx's packaged service is not used (tests run their own instance).
+	if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
+		$SUDO systemctl stop nginx || true
+	fi
+	if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
+		export PATH="/usr/local/go/bin:$PATH"
+	fi
+	have_go="$(command -v go >/dev/null && go env GOVERSION | sed 's/^go//' || echo 0)"
+	if [ "$(printf '%s\n%s\n' "$need_go" "$have_go" | sort -V | head -1)" != "$need_go" ]; then
+		# Debian's golang-go is too old for the libraries livecap uses.
+		arch="$(dpkg --print-architecture)"
+		log "installing Go $go_dl for $arch into /usr/local/go"
+		curl -fsSL "https://go.dev/dl/go${go_dl}.linux-${arch}.tar.gz" -o /tmp/go.tgz
+		$SUDO rm -rf /usr/local/go && $SUDO tar -C /usr/local -xzf /tmp/go.tgz && rm /tmp/go.tgz
+		export PATH="/usr/local/go/bin:$PATH"
+		log "add /usr/local/go/bin to your PATH"
+	fi
+	;;
+Darwin)
+	if ! command -v brew >/dev/null; then
+		log "Homebrew is needed: https://brew.sh"
+		exit 1
+	fi
+	for p in go ffmpeg pkg-config srt; do
+		brew list --versions "$p" >/dev/null 2>&1 || brew install "$p" </dev/null
+	done
+	xcode-select -p >/dev/null 2>&1 || { log "install the Xcode command line tools: xcode-select --install"; exit 1; }
+	;;
+*)
+	log "unsupported system $(uname -s): livecap builds on macOS and Debian/Ubuntu"
+	exit 1
+	;;
+esac
+
+have="$(go env GOVERSION | sed 's/^go//')"
+if [ "$(printf '%s\n%s\n' "$need_go" "$have" | sort -V | head -1)" != "$need_go" ]; then
+	log "Go $have is older than $need_go: install a newer Go from https://go.dev/dl/"
+	exit 1
+fi
+cd "$here"
+go mod download
+log "ready (go $have)"
