@@ -63,6 +63,44 @@ func BarcodeBand(h int) int {
 	return b &^ 1
 }
 
+// DecodeBarcode reads the frame index from the luma plane of a w×h picture
+// made by the test source, after any scaling-free lossy coding: it averages
+// the middle half of each cell over the middle half of the band and
+// thresholds halfway between black and white. ok is false when the guard
+// cells (0 white, 33 black) do not read as such, e.g. on a picture that is
+// not from the test source.
+func DecodeBarcode(y []byte, stride, w, h int) (index uint32, ok bool) {
+	band, cell := BarcodeBand(h), w/BarcodeCells
+	if cell < 1 || band > h || len(y) < (band-1)*stride+w {
+		return 0, false
+	}
+	r0, r1 := band/4, band-band/4
+	x0, x1 := cell/4, cell-cell/4
+	if x1 <= x0 {
+		x1 = x0 + 1
+	}
+	white := func(c int) bool {
+		var sum, n int
+		for r := r0; r < r1; r++ {
+			for _, p := range y[r*stride+c*cell+x0 : r*stride+c*cell+x1] {
+				sum += int(p)
+			}
+			n += x1 - x0
+		}
+		return 2*sum > (lumaBlack+lumaWhite)*n
+	}
+	if !white(0) || white(BarcodeCells-1) {
+		return 0, false
+	}
+	for c := 1; c <= 32; c++ {
+		index <<= 1
+		if white(c) {
+			index |= 1
+		}
+	}
+	return index, true
+}
+
 // TestOptions configures the test source. Zero values of the format fields
 // take the defaults: 1280x720, 30 fps, 48000 Hz, mono.
 type TestOptions struct {

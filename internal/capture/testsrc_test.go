@@ -16,27 +16,6 @@ import (
 	"github.com/livecap/livecap/internal/media"
 )
 
-// decodeBarcode reads the frame index from a luma plane, the way an
-// analyzer that knows only the documented layout would: the middle row of
-// the band, the middle pixel of each cell, threshold halfway between
-// black and white. ok is false when the guard cells are wrong.
-func decodeBarcode(y []byte, stride, w, h int) (idx uint32, ok bool) {
-	band := BarcodeBand(h)
-	cell := w / BarcodeCells
-	row := y[band/2*stride:]
-	bit := func(c int) bool { return row[c*cell+cell/2] > 125 }
-	if !bit(0) || bit(BarcodeCells-1) {
-		return 0, false
-	}
-	for c := 1; c <= 32; c++ {
-		idx <<= 1
-		if bit(c) {
-			idx |= 1
-		}
-	}
-	return idx, true
-}
-
 // meanBelowBand is the mean luma of rows [band, h), what the flash detector
 // looks at.
 func meanBelowBand(y []byte, stride, w, h int) float64 {
@@ -206,7 +185,7 @@ func TestFastRunFramesPTSAndOrder(t *testing.T) {
 }
 
 func TestFlashFramesAndLuma(t *testing.T) {
-	for _, sz := range []struct{ w, h, fps int }{{320, 240, 25}, {1280, 720, 30}, {640, 360, 7}} {
+	for _, sz := range []struct{ w, h, fps int }{{320, 240, 25}, {1280, 720, 30}, {640, 360, 7}, {68, 32, 10}, {642, 362, 1}, {1920, 1080, 24}} {
 		s := mustSource(t, TestOptions{Width: sz.w, Height: sz.h, FPS: sz.fps, Video: true})
 		band := BarcodeBand(sz.h)
 		for i := int64(0); i < int64(3*sz.fps)+2; i++ {
@@ -231,7 +210,7 @@ func TestFlashFramesAndLuma(t *testing.T) {
 			} else if mean > 150 {
 				t.Fatalf("%dx%d frame %d: mean luma %.1f, want well under 180 so it is no flash", sz.w, sz.h, i, mean)
 			}
-			if got, ok := decodeBarcode(f.Planes[0], f.Strides[0], sz.w, sz.h); !ok || int64(got) != i {
+			if got, ok := DecodeBarcode(f.Planes[0], f.Strides[0], sz.w, sz.h); !ok || int64(got) != i {
 				t.Fatalf("%dx%d frame %d: barcode reads %d (guards ok %v)", sz.w, sz.h, i, got, ok)
 			}
 			f.Release()
@@ -247,7 +226,7 @@ func TestBarcodeLayout(t *testing.T) {
 		for _, i := range []int64{0, 1, 2, 29, 30, 31, 12345, 1<<31 + 5, 0xFFFFFFFF, 0xA5A5A5A5} {
 			f := s.renderFrame(i)
 			y := f.Planes[0]
-			if got, ok := decodeBarcode(y, sz.w, sz.w, sz.h); !ok || int64(got) != i {
+			if got, ok := DecodeBarcode(y, sz.w, sz.w, sz.h); !ok || int64(got) != i {
 				t.Errorf("%dx%d: frame %d decodes as %d (guards ok %v)", sz.w, sz.h, i, got, ok)
 			}
 			// Exact layout, every pixel of the band.
@@ -394,7 +373,7 @@ func TestRealtimeSkipsForSlowConsumerAndStopsOnCancel(t *testing.T) {
 	s := mustSource(t, TestOptions{Width: 160, Height: 120, FPS: 30, Video: true, Realtime: true, Duration: time.Second})
 	var idx []int64
 	slow := func(f *media.VideoFrame) {
-		y, _ := decodeBarcode(f.Planes[0], f.Strides[0], f.Width, f.Height)
+		y, _ := DecodeBarcode(f.Planes[0], f.Strides[0], f.Width, f.Height)
 		idx = append(idx, int64(y))
 		f.Release()
 		time.Sleep(150 * time.Millisecond)
@@ -470,7 +449,7 @@ func TestRawFramesThroughFFmpeg(t *testing.T) {
 	}
 	for i := 0; i < secs*fps; i++ {
 		y := out[i*w*h : (i+1)*w*h]
-		if got, ok := decodeBarcode(y, w, w, h); !ok || int(got) != i {
+		if got, ok := DecodeBarcode(y, w, w, h); !ok || int(got) != i {
 			t.Errorf("decoded frame %d: barcode %d (guards ok %v)", i, got, ok)
 		}
 		mean := meanBelowBand(y, w, w, h)
@@ -508,5 +487,24 @@ func BenchmarkTestSourceAudio10ms(b *testing.B) {
 	for b.Loop() {
 		s.audioBuffer(n, n+480)
 		n += 480
+	}
+}
+
+func TestFastRunUntilCancelled(t *testing.T) {
+	s := mustSource(t, TestOptions{Width: 160, Height: 120, FPS: 60, Video: true, Audio: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	var frames, bufs int
+	err := s.Run(ctx, func(f *media.VideoFrame) {
+		f.Release()
+		if frames++; frames == 600 {
+			cancel()
+		}
+	}, func(*media.AudioBuffer) { bufs++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 600 frames at 60 fps is 10 s: about 1000 audio buffers came between.
+	if frames != 600 || bufs < 990 || bufs > 1000 {
+		t.Errorf("fast run cancelled after frame 600: %d frames, %d audio buffers", frames, bufs)
 	}
 }
