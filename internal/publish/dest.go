@@ -1,0 +1,251 @@
+package publish
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Destination is one parsed and validated --rtmp or --srt URL. Its secrets
+// (the RTMP stream key and query, the SRT streamid and passphrase) are kept
+// apart so that nothing but the connection code ever sees them.
+type Destination struct {
+	Scheme string   // "rtmp", "rtmps" or "srt"
+	URL    *url.URL // the URL as given; never log it, use Redacted
+
+	// Host and Port to dial (Port defaulted: 1935 rtmp, 443 rtmps).
+	Host string
+	Port int
+
+	// RTMP: App is the application (every path element but the last, so
+	// "live" or "app/instance"); Key is the publish name: the last path
+	// element plus the query string, if any. TCURL is rtmp[s]://host[:port]/app.
+	App, Key, TCURL string
+
+	// SRT options from the query string (empty or 0 when not given).
+	StreamID   string
+	Passphrase string
+	PBKeyLen   int // 0, 16, 24 or 32
+	LatencyMS  int // -1 when not given
+
+	redacted string
+	secrets  []string
+}
+
+// ParseDestination validates a destination URL. Errors are one line that
+// names what is wrong, with every secret redacted.
+func ParseDestination(raw string) (*Destination, error) {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("destination %q: not a URL (want rtmp://host/app/key, rtmps://host/app/key or srt://host:port?streamid=...)", Redact(raw))
+	}
+	d := &Destination{Scheme: strings.ToLower(u.Scheme), URL: u, Host: u.Hostname(), LatencyMS: -1}
+	if d.Host == "" {
+		return nil, fmt.Errorf("destination %q: missing host", Redact(raw))
+	}
+	if ps := u.Port(); ps != "" {
+		p, err := strconv.Atoi(ps)
+		if err != nil || p <= 0 || p > 65535 {
+			return nil, fmt.Errorf("destination %q: port %q is not a number in 1..65535", Redact(raw), ps)
+		}
+		d.Port = p
+	}
+	switch d.Scheme {
+	case "rtmp", "rtmps":
+		err = d.parseRTMP(u)
+	case "srt":
+		err = d.parseSRT(u)
+	default:
+		return nil, fmt.Errorf("destination %q: unknown scheme %q (allowed: rtmp, rtmps, srt)", Redact(raw), u.Scheme)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("destination %s: %w", d.redactedForm(), err)
+	}
+	d.redacted = d.redactedForm()
+	return d, nil
+}
+
+func (d *Destination) hostPort() string {
+	return net.JoinHostPort(d.Host, strconv.Itoa(d.Port))
+}
+
+func (d *Destination) parseRTMP(u *url.URL) error {
+	if d.Port == 0 {
+		d.Port = 1935
+		if d.Scheme == "rtmps" {
+			d.Port = 443
+		}
+	}
+	path := strings.Trim(u.EscapedPath(), "/")
+	i := strings.LastIndexByte(path, '/')
+	if path == "" || i <= 0 || i == len(path)-1 {
+		return fmt.Errorf("an RTMP URL needs an application and a stream key: %s://host/app/key", d.Scheme)
+	}
+	app, key := path[:i], path[i+1:]
+	var err error
+	if d.App, err = url.PathUnescape(app); err != nil {
+		return fmt.Errorf("application path is not valid URL escaping")
+	}
+	if d.Key, err = url.PathUnescape(key); err != nil {
+		return fmt.Errorf("stream key is not valid URL escaping")
+	}
+	if u.RawQuery != "" {
+		d.Key += "?" + u.RawQuery
+	}
+	d.secrets = append(d.secrets, d.Key, key)
+	if u.RawQuery != "" {
+		d.secrets = append(d.secrets, u.RawQuery)
+	}
+	host := d.Host
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if u.Port() != "" {
+		host += ":" + u.Port()
+	}
+	d.TCURL = d.Scheme + "://" + host + "/" + app
+	return nil
+}
+
+func (d *Destination) parseSRT(u *url.URL) error {
+	if d.Port == 0 {
+		return fmt.Errorf("an SRT URL needs a port: srt://host:port")
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return fmt.Errorf("query string is not valid")
+	}
+	for k, v := range q {
+		switch k {
+		case "streamid":
+			d.StreamID = v[0]
+			d.secrets = append(d.secrets, v[0], url.QueryEscape(v[0]))
+		case "passphrase":
+			d.Passphrase = v[0]
+			d.secrets = append(d.secrets, v[0], url.QueryEscape(v[0]))
+			if n := len(v[0]); n < 10 || n > 79 {
+				return fmt.Errorf("passphrase has %d characters, SRT allows 10 to 79", n)
+			}
+		case "pbkeylen":
+			n, err := strconv.Atoi(v[0])
+			if err != nil || (n != 0 && n != 16 && n != 24 && n != 32) {
+				return fmt.Errorf("pbkeylen %q is not one of 0, 16, 24, 32", v[0])
+			}
+			d.PBKeyLen = n
+		case "latency":
+			n, err := strconv.Atoi(v[0])
+			if err != nil || n < 0 || n > 60000 {
+				return fmt.Errorf("latency %q is not a number of milliseconds in 0..60000", v[0])
+			}
+			d.LatencyMS = n
+		case "mode":
+			if v[0] != "caller" && v[0] != "client" {
+				return fmt.Errorf("mode %q is not supported: livecap is always the SRT caller", v[0])
+			}
+		default:
+			return fmt.Errorf("query parameter %q is not supported (allowed: streamid, passphrase, pbkeylen, latency)", k)
+		}
+	}
+	if d.PBKeyLen != 0 && d.Passphrase == "" {
+		return fmt.Errorf("pbkeylen needs a passphrase")
+	}
+	return nil
+}
+
+// redactedForm rebuilds the URL from its public parts only.
+func (d *Destination) redactedForm() string {
+	host := d.Host
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if d.URL.Port() != "" {
+		host += ":" + d.URL.Port()
+	}
+	switch d.Scheme {
+	case "srt":
+		var q []string
+		if d.StreamID != "" {
+			q = append(q, "streamid=****")
+		}
+		if d.Passphrase != "" {
+			q = append(q, "passphrase=****")
+		}
+		if d.PBKeyLen != 0 {
+			q = append(q, "pbkeylen="+strconv.Itoa(d.PBKeyLen))
+		}
+		if d.LatencyMS >= 0 {
+			q = append(q, "latency="+strconv.Itoa(d.LatencyMS))
+		}
+		s := "srt://" + host
+		if len(q) > 0 {
+			s += "?" + strings.Join(q, "&")
+		}
+		return s
+	default:
+		if d.App == "" {
+			return d.Scheme + "://" + host + "/****"
+		}
+		return d.Scheme + "://" + host + "/" + d.App + "/****"
+	}
+}
+
+// Redacted is the URL with the stream key, query, streamid and passphrase
+// replaced by ****: the only form of a destination that may be logged.
+func (d *Destination) Redacted() string { return d.redacted }
+
+// String is Redacted, so that a Destination printed by mistake leaks nothing.
+func (d *Destination) String() string { return d.redacted }
+
+// scrub removes this destination's secrets from text that came from a
+// library or a server (an error, an onStatus description).
+func (d *Destination) scrub(s string) string {
+	s = Redact(s)
+	for _, sec := range d.secrets {
+		if len(sec) >= 3 {
+			s = strings.ReplaceAll(s, sec, "****")
+		}
+	}
+	return s
+}
+
+var (
+	urlRe    = regexp.MustCompile(`(?i)\b(rtmps?|srt)://[^\s"'<>]+`)
+	secretRe = regexp.MustCompile(`(?i)\b(streamid|passphrase|key|token|secret|password|pass|auth)=[^&\s"'<>]*`)
+)
+
+// Redact scrubs anything that looks like a destination URL or a secret
+// query parameter from arbitrary text, for messages whose content we do not
+// control (errors from libraries).
+func Redact(s string) string {
+	s = urlRe.ReplaceAllStringFunc(s, func(m string) string {
+		u, err := url.Parse(m)
+		if err != nil || u.Host == "" {
+			return strings.SplitN(m, "://", 2)[0] + "://****"
+		}
+		host := u.Host
+		if u.User != nil {
+			host = "****@" + host
+		}
+		switch strings.ToLower(u.Scheme) {
+		case "srt":
+			if u.RawQuery != "" {
+				return u.Scheme + "://" + host + "?****"
+			}
+			return u.Scheme + "://" + host
+		default:
+			path := strings.Trim(u.EscapedPath(), "/")
+			if i := strings.LastIndexByte(path, '/'); i > 0 {
+				return u.Scheme + "://" + host + "/" + path[:i] + "/****"
+			}
+			if path != "" || u.RawQuery != "" {
+				return u.Scheme + "://" + host + "/****"
+			}
+			return u.Scheme + "://" + host
+		}
+	})
+	return secretRe.ReplaceAllString(s, "$1=****")
+}

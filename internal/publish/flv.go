@@ -1,0 +1,136 @@
+package publish
+
+import (
+	"encoding/binary"
+	"math"
+
+	flvtag "github.com/yutopp/go-flv/tag"
+
+	"github.com/livecap/livecap/internal/media"
+)
+
+// FLV tag bodies as RTMP carries them (video message type 9, audio 8).
+
+const (
+	flvVideoHeaderLen = 5 // frame type|codec, AVCPacketType, composition time (24 bit)
+	flvAudioHeaderLen = 2 // sound format|rate|size|type, AACPacketType
+)
+
+// flvVideoHeader fills the 5-byte AVC video tag header. Composition time is
+// 0: our encoders emit no B-frames, so PTS == DTS.
+func flvVideoHeader(b []byte, key bool, pt flvtag.AVCPacketType) {
+	ft := flvtag.FrameTypeInterFrame
+	if key {
+		ft = flvtag.FrameTypeKeyFrame
+	}
+	b[0] = byte(ft)<<4 | byte(flvtag.CodecIDAVC)
+	b[1] = byte(pt)
+	b[2], b[3], b[4] = 0, 0, 0
+}
+
+// flvAudioHeader fills the 2-byte AAC audio tag header. For AAC the rate,
+// size and type bits are fixed (44 kHz, 16 bit, stereo) by the FLV spec;
+// the real values come from the AudioSpecificConfig.
+func flvAudioHeader(b []byte, pt flvtag.AACPacketType) {
+	b[0] = byte(flvtag.SoundFormatAAC)<<4 | byte(flvtag.SoundRate44kHz)<<2 | byte(flvtag.SoundSize16Bit)<<1 | byte(flvtag.SoundTypeStereo)
+	b[1] = byte(pt)
+}
+
+// avcDecoderConfig builds the AVCDecoderConfigurationRecord (ISO 14496-15
+// 5.2.4.1) from SPS and PPS, NAL length size 4.
+func avcDecoderConfig(sps, pps []byte) []byte {
+	b := make([]byte, 0, 11+len(sps)+len(pps)+4)
+	b = append(b, 1, sps[1], sps[2], sps[3], 0xFF, 0xE1)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(sps)))
+	b = append(b, sps...)
+	b = append(b, 1)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(pps)))
+	b = append(b, pps...)
+	switch sps[1] {
+	case 100, 110, 122, 244:
+		// High profiles carry chroma format and bit depths; our encoders
+		// produce 4:2:0 8-bit.
+		b = append(b, 0xFC|1, 0xF8, 0xF8, 0)
+	}
+	return b
+}
+
+// AMF0 encoding of the few values RTMP commands and onMetaData need.
+
+func amfString(b []byte, s string) []byte {
+	b = append(b, 0x02)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+	return append(b, s...)
+}
+
+func amfNumber(b []byte, f float64) []byte {
+	b = append(b, 0x00)
+	return binary.BigEndian.AppendUint64(b, math.Float64bits(f))
+}
+
+func amfBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 0x01, 1)
+	}
+	return append(b, 0x01, 0)
+}
+
+func amfNull(b []byte) []byte { return append(b, 0x05) }
+
+type amfProp struct {
+	k string
+	v any // string, float64, int, bool
+}
+
+func amfProps(b []byte, props []amfProp) []byte {
+	for _, p := range props {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(p.k)))
+		b = append(b, p.k...)
+		switch v := p.v.(type) {
+		case string:
+			b = amfString(b, v)
+		case float64:
+			b = amfNumber(b, v)
+		case int:
+			b = amfNumber(b, float64(v))
+		case bool:
+			b = amfBool(b, v)
+		default:
+			b = amfNull(b)
+		}
+	}
+	return append(b, 0, 0, 0x09)
+}
+
+func amfObject(b []byte, props []amfProp) []byte {
+	return amfProps(append(b, 0x03), props)
+}
+
+func amfECMAArray(b []byte, props []amfProp) []byte {
+	b = append(b, 0x08)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(props)))
+	return amfProps(b, props)
+}
+
+// onMetaData is the @setDataFrame data message body that tells the server
+// (and every FLV it records) what the stream carries.
+func onMetaData(info media.StreamInfo) []byte {
+	var props []amfProp
+	if v := info.Video; v != nil {
+		props = append(props,
+			amfProp{"width", v.Width}, amfProp{"height", v.Height},
+			amfProp{"framerate", v.FPS}, amfProp{"videocodecid", int(flvtag.CodecIDAVC)},
+			amfProp{"videodatarate", float64(v.Bitrate) / 1000})
+	}
+	if a := info.Audio; a != nil {
+		props = append(props,
+			amfProp{"audiocodecid", int(flvtag.SoundFormatAAC)},
+			amfProp{"audiodatarate", float64(a.Bitrate) / 1000},
+			amfProp{"audiosamplerate", a.SampleRate}, amfProp{"audiosamplesize", 16},
+			amfProp{"stereo", a.Channels == 2})
+	}
+	props = append(props, amfProp{"encoder", "livecap"})
+	b := amfString(nil, "@setDataFrame")
+	b = amfString(b, "onMetaData")
+	return amfECMAArray(b, props)
+}

@@ -1,0 +1,390 @@
+// Package publish sends the encoded stream live to RTMP/RTMPS and SRT
+// destinations. Each destination runs on its own goroutine from its own
+// bounded fan-out queue, connects in the background, reconnects with
+// backoff, and never blocks anything but itself: a dead or slow server can
+// only make its own queue shed GOPs.
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/livecap/livecap/internal/encoder"
+	"github.com/livecap/livecap/internal/fanout"
+	"github.com/livecap/livecap/internal/media"
+)
+
+// DefaultPolicy bounds a destination's queue.
+//
+// 4 s of media: ingest servers want a keyframe at least every 2 s, so the
+// queue can hold two whole GOPs; shedding (which drops whole GOPs from the
+// head) then still leaves a decodable GOP, and a short network hiccup (a
+// Wi-Fi roam, a TCP retransmit storm) is absorbed without a drop. More would
+// only add latency after a reconnect, since what is queued is sent first.
+//
+// 16 MiB: the byte bound is a safety net for high bitrates or a keyframe
+// interval set too long; at 4 Mbit/s 4 s is 2 MB, so it only bites above
+// about 30 Mbit/s. Memory per destination never exceeds it (plus one GOP in
+// flight while it is being shed).
+func DefaultPolicy() fanout.Policy {
+	return fanout.Policy{MaxDuration: 4 * time.Second, MaxBytes: 16 << 20}
+}
+
+// Backoff is the delay between connection attempts: Initial, doubling up to
+// Max, each randomized by ±Jitter (a fraction) so that many instances that
+// lost the same server do not reconnect in lockstep.
+type Backoff struct {
+	Initial time.Duration // default 1 s
+	Max     time.Duration // default 30 s
+	Jitter  float64       // default 0.2
+}
+
+func (b Backoff) withDefaults() Backoff {
+	if b.Initial <= 0 {
+		b.Initial = time.Second
+	}
+	if b.Max <= 0 {
+		b.Max = 30 * time.Second
+	}
+	if b.Max < b.Initial {
+		b.Max = b.Initial
+	}
+	if b.Jitter <= 0 || b.Jitter >= 1 {
+		b.Jitter = 0.2
+	}
+	return b
+}
+
+// Delay for the n-th consecutive failure (n >= 1).
+func (b Backoff) Delay(n int) time.Duration {
+	d := b.Initial
+	for i := 1; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	if d > b.Max {
+		d = b.Max
+	}
+	f := 1 + b.Jitter*(2*rand.Float64()-1)
+	return time.Duration(float64(d) * f)
+}
+
+// EventType names what happened to a destination.
+type EventType string
+
+const (
+	EventConnected     EventType = "destination_connected"
+	EventLost          EventType = "destination_lost"
+	EventReconnecting  EventType = "reconnecting"
+	EventFramesDropped EventType = "frames_dropped"
+	EventGaveUp        EventType = "gave_up"
+)
+
+// Event is reported through Options.Events. Every string in it is redacted.
+type Event struct {
+	Type        EventType
+	Destination string // redacted URL
+	Error       string // redacted, for lost/reconnecting/gave_up
+	Attempt     int           // reconnecting: consecutive failures so far
+	Delay       time.Duration // reconnecting: wait before the next attempt
+	// frames_dropped: totals so far (from the queue).
+	DroppedVideo, DroppedAudio uint64
+}
+
+// Options configure a publisher.
+type Options struct {
+	Info      media.StreamInfo
+	Keyframes encoder.KeyframeRequester // may be nil
+	Log       zerolog.Logger
+	Backoff   Backoff
+	// MaxAttempts bounds consecutive failed connection attempts; 0 means
+	// retry forever (the right thing while recording).
+	MaxAttempts int
+	// Events, when set, is called from the publisher's goroutine; it must
+	// not block.
+	Events func(Event)
+	// ConnectTimeout bounds one connection attempt (dial, handshake,
+	// connect, publish), default 10 s.
+	ConnectTimeout time.Duration
+	// WriteTimeout is how long one packet may take to be accepted by the
+	// network before the peer is declared dead and the connection
+	// recycled, default 5 s.
+	WriteTimeout time.Duration
+}
+
+// State of a destination.
+type State string
+
+const (
+	StateConnecting State = "connecting"
+	StateLive       State = "live"
+	StateRetrying   State = "retrying"
+	StateGaveUp     State = "gave_up"
+	StateStopped    State = "stopped"
+)
+
+// Stats is a snapshot for the status line. Nothing in it is secret.
+type Stats struct {
+	Name       string // redacted URL
+	State      State
+	RetryIn    time.Duration // when retrying: time left before the next attempt
+	Attempt    int           // consecutive failed attempts
+	BytesSent  uint64        // payload bytes written to the network, all connections
+	Bitrate    int           // bits per second over the last few seconds
+	Reconnects int           // successful connections after the first
+	LastError  string        // redacted
+	Queue      fanout.Stats  // includes what the queue dropped
+}
+
+// Publisher sends one destination's queue to its server.
+type Publisher interface {
+	// Run connects, streams and reconnects until ctx is done or the queue
+	// is closed (both return nil) or MaxAttempts consecutive attempts
+	// failed (a "gave up" error).
+	Run(ctx context.Context, q *fanout.Queue) error
+	Stats() Stats
+	Name() string
+}
+
+// session is one live connection of a protocol.
+type session interface {
+	// write sends one packet; the session maps timestamps and writes
+	// headers itself. It returns an error when the connection is unusable.
+	write(p *media.Packet) error
+	// sent is the payload bytes written on this connection.
+	sent() uint64
+	close()
+}
+
+type connector interface {
+	connect(ctx context.Context) (session, error)
+}
+
+// New makes a publisher for d. Nothing connects before Run.
+func New(d *Destination, o Options) (Publisher, error) {
+	if d == nil {
+		return nil, errors.New("publish: nil destination")
+	}
+	if o.Info.Video == nil {
+		return nil, fmt.Errorf("destination %s: live streaming needs a video track", d.Redacted())
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 10 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 5 * time.Second
+	}
+	o.Backoff = o.Backoff.withDefaults()
+	p := &publisher{d: d, o: o, log: o.Log.With().Str("destination", d.Redacted()).Logger()}
+	p.state = StateConnecting
+	switch d.Scheme {
+	case "rtmp", "rtmps":
+		p.c = &rtmpConnector{d: d, o: &p.o}
+	case "srt":
+		c, err := newSRTConnector(d, &p.o)
+		if err != nil {
+			return nil, fmt.Errorf("destination %s: %s", d.Redacted(), d.scrub(err.Error()))
+		}
+		p.c = c
+	default:
+		return nil, fmt.Errorf("destination %s: unknown scheme", d.Redacted())
+	}
+	return p, nil
+}
+
+type publisher struct {
+	d   *Destination
+	o   Options
+	c   connector
+	log zerolog.Logger
+
+	mu         sync.Mutex
+	q          *fanout.Queue
+	state      State
+	retryAt    time.Time
+	attempt    int
+	bytesPrev  uint64 // bytes of finished connections
+	cur        session
+	reconnects int
+	connected  bool
+	lastErr    string
+	rate       rateMeter
+}
+
+func (p *publisher) Name() string { return p.d.Redacted() }
+
+func (p *publisher) emit(e Event) {
+	if p.o.Events != nil {
+		e.Destination = p.d.Redacted()
+		p.o.Events(e)
+	}
+}
+
+func (p *publisher) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := Stats{Name: p.d.Redacted(), State: p.state, Attempt: p.attempt, Reconnects: p.reconnects, LastError: p.lastErr}
+	s.BytesSent = p.bytesPrev
+	if p.cur != nil {
+		s.BytesSent += p.cur.sent()
+	}
+	if p.state == StateRetrying {
+		if s.RetryIn = time.Until(p.retryAt); s.RetryIn < 0 {
+			s.RetryIn = 0
+		}
+	}
+	s.Bitrate = p.rate.update(time.Now(), s.BytesSent)
+	if p.q != nil {
+		s.Queue = p.q.Stats()
+	}
+	return s
+}
+
+func (p *publisher) setState(s State) {
+	p.mu.Lock()
+	p.state = s
+	p.mu.Unlock()
+}
+
+// Run implements Publisher.
+func (p *publisher) Run(ctx context.Context, q *fanout.Queue) error {
+	p.mu.Lock()
+	p.q = q
+	p.mu.Unlock()
+	defer p.setState(StateStopped)
+	failures := 0
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		p.setState(StateConnecting)
+		s, err := p.c.connect(ctx)
+		if err == nil {
+			failures = 0
+			err = p.stream(ctx, q, s)
+			if err == nil {
+				return nil // ctx done or the queue ended
+			}
+			msg := p.d.scrub(err.Error())
+			p.log.Warn().Str("error", msg).Msg("destination lost")
+			p.emit(Event{Type: EventLost, Error: msg})
+		} else {
+			if ctx.Err() != nil {
+				return nil
+			}
+			failures++
+			msg := p.d.scrub(err.Error())
+			p.mu.Lock()
+			p.lastErr = msg
+			p.attempt = failures
+			p.mu.Unlock()
+			if p.o.MaxAttempts > 0 && failures >= p.o.MaxAttempts {
+				p.setState(StateGaveUp)
+				p.log.Error().Str("error", msg).Int("attempts", failures).Msg("destination gave up")
+				p.emit(Event{Type: EventGaveUp, Error: msg, Attempt: failures})
+				// Stay out of the fan-out's way: the queue keeps shedding on
+				// its own, nothing reads it any more.
+				return fmt.Errorf("destination %s: gave up after %d attempts: %s", p.d.Redacted(), failures, msg)
+			}
+		}
+		n := failures
+		if n == 0 {
+			n = 1 // a lost connection waits the initial delay before its first retry
+		}
+		delay := p.o.Backoff.Delay(n)
+		p.mu.Lock()
+		p.state = StateRetrying
+		p.retryAt = time.Now().Add(delay)
+		errMsg := p.lastErr
+		p.mu.Unlock()
+		p.log.Info().Int("attempt", failures).Dur("delay", delay).Str("error", errMsg).Msg("reconnecting")
+		p.emit(Event{Type: EventReconnecting, Attempt: failures, Delay: delay, Error: errMsg})
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// stream pumps the queue into one live session. It returns nil when ctx is
+// done or the queue ended, an error when the connection failed.
+func (p *publisher) stream(ctx context.Context, q *fanout.Queue, s session) error {
+	p.mu.Lock()
+	p.cur = s
+	p.state = StateLive
+	p.attempt = 0
+	if p.connected {
+		p.reconnects++
+	}
+	p.connected = true
+	p.mu.Unlock()
+	defer func() {
+		s.close()
+		p.mu.Lock()
+		p.bytesPrev += s.sent()
+		p.cur = nil
+		p.mu.Unlock()
+	}()
+	p.log.Info().Msg("destination connected")
+	p.emit(Event{Type: EventConnected})
+
+	// Media resumes on a keyframe: drop the partial GOP at the head, and
+	// ask for a fresh IDR so that the wait is one frame, not one GOP.
+	q.SkipToKeyframe()
+	if p.o.Keyframes != nil {
+		p.o.Keyframes.RequestKeyframe(0)
+	}
+	st := q.Stats()
+	lastDropV, lastDropA := st.DroppedVideo, st.DroppedAudio
+	for {
+		pk, ok := q.Next(ctx)
+		if !ok {
+			return nil
+		}
+		if err := s.write(pk); err != nil {
+			p.mu.Lock()
+			p.lastErr = p.d.scrub(err.Error())
+			p.mu.Unlock()
+			return err
+		}
+		if pk.Kind == media.Video && pk.Key {
+			// Report drops once per GOP, not per packet.
+			st := q.Stats()
+			if st.DroppedVideo != lastDropV || st.DroppedAudio != lastDropA {
+				lastDropV, lastDropA = st.DroppedVideo, st.DroppedAudio
+				p.emit(Event{Type: EventFramesDropped, DroppedVideo: st.DroppedVideo, DroppedAudio: st.DroppedAudio})
+			}
+		}
+	}
+}
+
+// rateMeter turns a byte counter into a bitrate averaged over ~2 s windows.
+type rateMeter struct {
+	t     time.Time
+	bytes uint64
+	bps   int
+}
+
+func (r *rateMeter) update(now time.Time, total uint64) int {
+	if r.t.IsZero() || total < r.bytes {
+		r.t, r.bytes = now, total
+		return r.bps
+	}
+	if dt := now.Sub(r.t); dt >= 2*time.Second {
+		r.bps = int(float64(total-r.bytes) * 8 / dt.Seconds())
+		r.t, r.bytes = now, total
+	}
+	return r.bps
+}
+
+// Cleanup releases libsrt; call it once before the process exits, after
+// every publisher has returned.
+func Cleanup() { srtCleanup() }
