@@ -1,0 +1,382 @@
+//go:build linux && cgo
+
+package avcodec
+
+/*
+#cgo pkg-config: libavcodec libavutil
+#include "lcav.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/livecap/livecap/internal/encoder"
+	"github.com/livecap/livecap/internal/media"
+)
+
+// DefaultPreset is the x264 preset: veryfast keeps 720p30 well under real
+// time on one core with a quality loss that a live stream tolerates.
+// LIVECAP_X264_PRESET overrides it (for benchmarks and experiments).
+const DefaultPreset = "veryfast"
+
+// PresetEnv names the environment variable that overrides DefaultPreset.
+const PresetEnv = "LIVECAP_X264_PRESET"
+
+// videoTimeBase is the encoder time base (1/90000 s), the MPEG clock: x264
+// writes it into the SPS timing info, and 90 kHz keeps that conventional.
+// Exact nanosecond PTS are restored from a queue (see videoEncoder.pending).
+const videoTimeBase = 90000
+
+var x264Presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
+
+// VideoEncoder encodes H.264 with libx264. It implements
+// encoder.VideoEncoder.
+type VideoEncoder struct {
+	mu     sync.Mutex // serialises Encode, Flush and Close
+	ctx    *C.AVCodecContext
+	frame  *C.AVFrame
+	pkt    *C.AVPacket
+	out    encoder.Output
+	cfg    media.VideoConfig
+	frameD time.Duration // nominal frame interval, the packet Duration
+
+	forceKey atomic.Bool
+
+	// pending maps encoder ticks back to the exact input PTS, in input
+	// order: there is no frame reordering (no B-frames), so packets leave
+	// in the same order. A ring, so steady state does not allocate.
+	pending  []ptsPair
+	head, n  int
+	lastPTS  time.Duration
+	lastTick int64
+	started  bool
+	seq      uint64
+	flushed  bool
+}
+
+type ptsPair struct {
+	tick int64
+	pts  time.Duration
+}
+
+// OpenVideo opens a libx264 encoder: High profile, tune zerolatency, no
+// B-frames, average bitrate s.Bitrate capped by a one-second VBV, an IDR at
+// least every s.KeyInterval and otherwise only on ForceKeyframe (scene-cut
+// detection is off, so a flash or a cut does not add keyframes that would
+// break the segment and GOP timing others rely on).
+func OpenVideo(s encoder.VideoSettings, out encoder.Output) (*VideoEncoder, error) {
+	if err := checkVideoSettings(s); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, errors.New("libavcodec video: nil output callback")
+	}
+	preset := DefaultPreset
+	if p := os.Getenv(PresetEnv); p != "" {
+		if !contains(x264Presets, p) {
+			return nil, fmt.Errorf("%s=%q: not an x264 preset (allowed: %v)", PresetEnv, p, x264Presets)
+		}
+		preset = p
+	}
+	codec := findEncoder("libx264")
+	if codec == nil {
+		return nil, errors.New("libx264 encoder not available in this FFmpeg build")
+	}
+	e := &VideoEncoder{out: out, pending: make([]ptsPair, 8)}
+	e.ctx = C.avcodec_alloc_context3(codec)
+	if e.ctx == nil {
+		return nil, errors.New("libavcodec video: out of memory allocating the codec context")
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			e.free()
+		}
+	}()
+	keyint := int(math.Round(s.KeyInterval.Seconds() * float64(s.FPS)))
+	if keyint < 1 {
+		keyint = 1
+	}
+	c := e.ctx
+	c.width = C.int(s.Width)
+	c.height = C.int(s.Height)
+	c.pix_fmt = C.AV_PIX_FMT_YUV420P
+	c.time_base = C.AVRational{num: 1, den: videoTimeBase}
+	c.framerate = C.AVRational{num: C.int(s.FPS), den: 1}
+	c.bit_rate = C.int64_t(s.Bitrate)
+	c.rc_max_rate = C.int64_t(s.Bitrate)
+	c.rc_buffer_size = C.int(s.Bitrate) // bits: one second of stream
+	c.gop_size = C.int(keyint)
+	c.max_b_frames = 0
+	// SPS/PPS go to extradata only, not in front of every IDR: containers
+	// and protocols carry them in their own configuration records.
+	c.flags |= C.AV_CODEC_FLAG_GLOBAL_HEADER
+	opts := [][2]string{
+		{"preset", preset},
+		{"tune", "zerolatency"},
+		{"profile", "high"},
+		{"sc_threshold", "0"},
+		{"forced-idr", "1"},
+	}
+	for _, o := range opts {
+		if err := setOpt(c, o[0], o[1]); err != nil {
+			return nil, fmt.Errorf("libx264: %w", err)
+		}
+	}
+	if ret := C.avcodec_open2(c, codec, nil); ret < 0 {
+		return nil, avError(fmt.Sprintf("libx264: opening %dx%d@%d at %d bit/s", s.Width, s.Height, s.FPS, s.Bitrate), ret)
+	}
+	extra := C.GoBytes(unsafe.Pointer(c.extradata), c.extradata_size)
+	sps, pps := parameterSets(extra)
+	if sps == nil || pps == nil {
+		return nil, fmt.Errorf("libx264: no SPS/PPS in the %d bytes of extradata", len(extra))
+	}
+	e.cfg = media.VideoConfig{Width: s.Width, Height: s.Height, FPS: s.FPS, SPS: sps, PPS: pps, Bitrate: s.Bitrate}
+	e.frameD = time.Duration(math.Round(float64(time.Second) / float64(s.FPS)))
+
+	if e.frame = C.av_frame_alloc(); e.frame == nil {
+		return nil, errors.New("libavcodec video: out of memory allocating a frame")
+	}
+	e.frame.format = C.int(C.AV_PIX_FMT_YUV420P)
+	e.frame.width = c.width
+	e.frame.height = c.height
+	if ret := C.av_frame_get_buffer(e.frame, 0); ret < 0 {
+		return nil, avError("libavcodec video: allocating the picture", ret)
+	}
+	if e.pkt = C.av_packet_alloc(); e.pkt == nil {
+		return nil, errors.New("libavcodec video: out of memory allocating a packet")
+	}
+	ok = true
+	return e, nil
+}
+
+func checkVideoSettings(s encoder.VideoSettings) error {
+	switch {
+	case s.Width <= 0 || s.Height <= 0 || s.Width%2 != 0 || s.Height%2 != 0 || s.Width > 8192 || s.Height > 8192:
+		return fmt.Errorf("video size %dx%d: width and height must be even, 2..8192", s.Width, s.Height)
+	case s.FPS < 1 || s.FPS > 240:
+		return fmt.Errorf("video fps %d: must be 1..240", s.FPS)
+	case s.Bitrate <= 0 || s.Bitrate > math.MaxInt32:
+		return fmt.Errorf("video bitrate %d bit/s: must be positive (and under 2^31)", s.Bitrate)
+	case s.KeyInterval <= 0:
+		return fmt.Errorf("keyframe interval %v: must be positive", s.KeyInterval)
+	}
+	return nil
+}
+
+// Config returns the stream parameters with SPS and PPS (no start codes).
+func (e *VideoEncoder) Config() media.VideoConfig { return e.cfg }
+
+// ForceKeyframe makes the next frame passed to Encode an IDR. Safe to call
+// from any goroutine, including from the output callback.
+func (e *VideoEncoder) ForceKeyframe() { e.forceKey.Store(true) }
+
+// Encode copies the frame into the encoder (the caller may release it as
+// soon as Encode returns) and emits the access units it yields. With
+// zerolatency that is the frame's own access unit, before Encode returns.
+func (e *VideoEncoder) Encode(f *media.VideoFrame) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx == nil {
+		return errors.New("libx264: Encode after Close")
+	}
+	if e.flushed {
+		return errors.New("libx264: Encode after Flush")
+	}
+	if f.Width != e.cfg.Width || f.Height != e.cfg.Height {
+		return fmt.Errorf("libx264: frame is %dx%d, the encoder was opened for %dx%d", f.Width, f.Height, e.cfg.Width, e.cfg.Height)
+	}
+	if e.started && f.PTS <= e.lastPTS {
+		return fmt.Errorf("libx264: frame PTS %v does not rise (previous %v)", f.PTS, e.lastPTS)
+	}
+	nv12 := 0
+	switch f.Format {
+	case media.I420:
+		if err := checkPlane(f, 0, e.cfg.Width, e.cfg.Height); err != nil {
+			return err
+		}
+		cw, ch := (e.cfg.Width+1)/2, (e.cfg.Height+1)/2
+		if err := checkPlane(f, 1, cw, ch); err != nil {
+			return err
+		}
+		if err := checkPlane(f, 2, cw, ch); err != nil {
+			return err
+		}
+	case media.NV12:
+		nv12 = 1
+		if err := checkPlane(f, 0, e.cfg.Width, e.cfg.Height); err != nil {
+			return err
+		}
+		if err := checkPlane(f, 1, 2*((e.cfg.Width+1)/2), (e.cfg.Height+1)/2); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("libx264: pixel format %d not supported (allowed: I420, NV12)", f.Format)
+	}
+
+	// 90 kHz ticks, kept strictly rising for x264 even if two frames are
+	// closer than 11 µs.
+	tick := floorDiv(int64(f.PTS)*9, 100000) // ns → 90 kHz without overflow for centuries
+	if e.started && tick <= e.lastTick {
+		tick = e.lastTick + 1
+	}
+	key := 0
+	if e.forceKey.Swap(false) {
+		key = 1
+	}
+	var p2 *C.uint8_t
+	var s2 C.int
+	if nv12 == 0 {
+		p2, s2 = (*C.uint8_t)(&f.Planes[2][0]), C.int(f.Strides[2])
+	}
+	ret := C.lc_video_send(e.ctx, e.frame, C.int(nv12),
+		(*C.uint8_t)(&f.Planes[0][0]), C.int(f.Strides[0]),
+		(*C.uint8_t)(&f.Planes[1][0]), C.int(f.Strides[1]),
+		p2, s2, C.int64_t(tick), C.int(key))
+	if ret < 0 {
+		if key != 0 {
+			e.forceKey.Store(true) // the request still stands
+		}
+		return avError("libx264: sending a frame", ret)
+	}
+	e.started = true
+	e.lastPTS, e.lastTick = f.PTS, tick
+	e.push(ptsPair{tick, f.PTS})
+	return e.drain()
+}
+
+// checkPlane makes sure plane i holds rows×width bytes at its stride, so
+// the C copy cannot read outside the Go slice.
+func checkPlane(f *media.VideoFrame, i, width, rows int) error {
+	st := f.Strides[i]
+	if st < width {
+		return fmt.Errorf("libx264: plane %d stride %d is less than its width %d", i, st, width)
+	}
+	if need := st*(rows-1) + width; len(f.Planes[i]) < need {
+		return fmt.Errorf("libx264: plane %d holds %d bytes, needs %d for %d rows at stride %d", i, len(f.Planes[i]), need, rows, st)
+	}
+	return nil
+}
+
+func (e *VideoEncoder) push(p ptsPair) {
+	if e.n == len(e.pending) {
+		grown := make([]ptsPair, 2*len(e.pending))
+		for i := 0; i < e.n; i++ {
+			grown[i] = e.pending[(e.head+i)%len(e.pending)]
+		}
+		e.pending, e.head = grown, 0
+	}
+	e.pending[(e.head+e.n)%len(e.pending)] = p
+	e.n++
+}
+
+// ptsFor returns the input PTS of the frame encoded with the given tick,
+// dropping older entries (x264 never drops frames, so normally the head
+// matches).
+func (e *VideoEncoder) ptsFor(tick int64) time.Duration {
+	for e.n > 0 {
+		p := e.pending[e.head]
+		e.head = (e.head + 1) % len(e.pending)
+		e.n--
+		if p.tick == tick {
+			return p.pts
+		}
+	}
+	return time.Duration(tick * 100000 / 9)
+}
+
+// drain hands every packet the encoder has ready to the output.
+func (e *VideoEncoder) drain() error {
+	for {
+		ret := C.avcodec_receive_packet(e.ctx, e.pkt)
+		if ret == C.LC_EAGAIN || ret == C.LC_EOF {
+			return nil
+		}
+		if ret < 0 {
+			return avError("libx264: receiving a packet", ret)
+		}
+		au := unsafe.Slice((*byte)(unsafe.Pointer(e.pkt.data)), int(e.pkt.size))
+		data, idr := annexBToAVCC(au)
+		pts := e.ptsFor(int64(e.pkt.pts))
+		C.av_packet_unref(e.pkt)
+		if len(data) == 0 {
+			continue
+		}
+		p := &media.Packet{
+			Kind:     media.Video,
+			PTS:      pts,
+			DTS:      pts,
+			Duration: e.frameD,
+			Key:      idr,
+			Data:     data,
+			Seq:      e.seq,
+		}
+		e.seq++
+		e.out(p)
+	}
+}
+
+// Flush drains every frame still inside the encoder to the output. The
+// encoder accepts no frame afterwards.
+func (e *VideoEncoder) Flush() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx == nil {
+		return errors.New("libx264: Flush after Close")
+	}
+	if e.flushed {
+		return nil
+	}
+	e.flushed = true
+	if ret := C.avcodec_send_frame(e.ctx, nil); ret < 0 && ret != C.LC_EOF {
+		return avError("libx264: flushing", ret)
+	}
+	return e.drain()
+}
+
+// Close frees the encoder. It does not flush; it is safe to call twice.
+func (e *VideoEncoder) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.free()
+	return nil
+}
+
+func (e *VideoEncoder) free() {
+	if e.frame != nil {
+		C.av_frame_free(&e.frame)
+	}
+	if e.pkt != nil {
+		C.av_packet_free(&e.pkt)
+	}
+	if e.ctx != nil {
+		C.avcodec_free_context(&e.ctx)
+	}
+}
+
+// floorDiv divides rounding toward minus infinity, so negative times map
+// onto ticks the same way positive ones do.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
