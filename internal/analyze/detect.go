@@ -1,0 +1,251 @@
+package analyze
+
+import (
+	"math"
+	"sort"
+)
+
+// Layout of the test source's picture (see internal/capture/testsrc.go,
+// BarcodeBand and BarcodeCells): the top band carries the frame index as
+// 34 cells, cell 0 white, cells 1..32 bits 31..0 (white = 1), cell 33 black.
+const (
+	barcodeCells   = 34
+	lumaThreshold  = 128 // between video-range black (16) and white (235)
+	flashThreshold = 200 // mean luma below the band of a flash frame
+
+	beepFreq = 1000 // Hz
+)
+
+// barcodeBand is the height of the band for a picture of height h; it must
+// match capture.BarcodeBand (max(8, h/12) rounded down to even).
+func barcodeBand(h int) int {
+	b := h / 12
+	if b < 8 {
+		b = 8
+	}
+	return b &^ 1
+}
+
+// frameReader decodes one scaled-down gray picture. The geometry of the
+// band and cells is defined on the source picture (srcW x srcH); the
+// decoder sees the picture scaled to w x h, so every region is mapped and
+// only its central part is averaged, away from edges blurred by scaling
+// and compression.
+type frameReader struct {
+	w, h int
+	// cells[i] = [x0, x1) in scaled columns; rows [y0, y1) of the band.
+	cells      [barcodeCells][2]int
+	y0, y1     int
+	belowStart int // first scaled row below the band (plus a margin)
+}
+
+func newFrameReader(srcW, srcH, w, h int) *frameReader {
+	r := &frameReader{w: w, h: h}
+	band := float64(barcodeBand(srcH)) * float64(h) / float64(srcH)
+	r.y0 = int(band * 0.25)
+	r.y1 = int(math.Ceil(band * 0.75))
+	if r.y1 <= r.y0 {
+		r.y1 = r.y0 + 1
+	}
+	cell := float64(srcW/barcodeCells) * float64(w) / float64(srcW)
+	for i := range r.cells {
+		x0 := int(math.Ceil((float64(i) + 0.25) * cell))
+		x1 := int((float64(i) + 0.75) * cell)
+		if x1 <= x0 {
+			x0 = int((float64(i) + 0.5) * cell)
+			x1 = x0 + 1
+		}
+		r.cells[i] = [2]int{min(x0, w-1), min(max(x1, x0+1), w)}
+	}
+	r.belowStart = min(int(math.Ceil(band))+1, h-1)
+	return r
+}
+
+type frameInfo struct {
+	num      uint32
+	readable bool
+	flash    bool
+}
+
+func (r *frameReader) read(pix []byte) frameInfo {
+	var fi frameInfo
+	var bits [barcodeCells]bool
+	for i, c := range r.cells {
+		sum, n := 0, 0
+		for y := r.y0; y < r.y1; y++ {
+			row := pix[y*r.w : (y+1)*r.w]
+			for x := c[0]; x < c[1]; x++ {
+				sum += int(row[x])
+				n++
+			}
+		}
+		bits[i] = sum >= lumaThreshold*n
+	}
+	if bits[0] && !bits[barcodeCells-1] {
+		fi.readable = true
+		for i := 1; i <= 32; i++ {
+			fi.num <<= 1
+			if bits[i] {
+				fi.num |= 1
+			}
+		}
+	}
+	sum := 0
+	below := pix[r.belowStart*r.w : r.h*r.w]
+	for _, v := range below {
+		sum += int(v)
+	}
+	fi.flash = len(below) > 0 && sum > flashThreshold*len(below)
+	return fi
+}
+
+// beepDetector finds the onsets of 1 kHz beeps in a mono stream, one sample
+// at a time, with bounded memory (hours of audio never sit in memory).
+//
+// The envelope of the 1 kHz component is the magnitude of the signal mixed
+// down by e^{-i·2π·1kHz·t} and averaged over a trailing window of one
+// 1 kHz period (N samples). That window nulls the 2 kHz image exactly in
+// steady state and, at an onset, the envelope rises linearly from 0 to the
+// beep amplitude over exactly N samples: it crosses half the amplitude when
+// N/2 beep samples are inside the window. Interpolating that crossing
+// gives the onset to a small fraction of a sample. The 2 kHz image term
+// sums to zero over any N/2 samples, so it does not bias the crossing.
+//
+// AAC spreads a sharp onset over its transform block (pre-echo): some
+// energy appears a few ms before the real onset. The detector therefore
+// measures the beep's plateau level after detection and takes the LAST
+// upward crossing of half that level before the plateau, not the first
+// sample above a fixed threshold.
+type beepDetector struct {
+	sr   int
+	win  int // N: samples in one 1 kHz period (rounded)
+	cos  []float64
+	sin  []float64
+	ring []complex128 // last win mixed samples
+	sum  complex128
+	n    int64 // samples consumed
+
+	env  []float32 // envelope history, ring of len mask+1
+	mask int64
+
+	detectAt int64     // -1: none pending
+	quietFor int64     // consecutive samples below the detection threshold
+	armed    bool      // quiet long enough since the last beep
+	onsets   []float64 // onset sample positions (fractional)
+}
+
+const (
+	detectLevel = 0.05 // envelope level that starts a detection (beep: 0.5)
+)
+
+func newBeepDetector(sampleRate int) *beepDetector {
+	d := &beepDetector{sr: sampleRate, detectAt: -1, armed: true}
+	d.win = max(2, int(math.Round(float64(sampleRate)/beepFreq)))
+	// The mixer's phase repeats every sr/gcd(sr, f) samples; a table of
+	// that period keeps the phase exact however long the stream.
+	period := sampleRate / gcd(sampleRate, beepFreq)
+	d.cos = make([]float64, period)
+	d.sin = make([]float64, period)
+	for i := range period {
+		a := 2 * math.Pi * float64(int64(i)*beepFreq%int64(sampleRate)) / float64(sampleRate)
+		d.cos[i], d.sin[i] = math.Cos(a), math.Sin(a)
+	}
+	d.ring = make([]complex128, d.win)
+	size := int64(1)
+	for size < int64(sampleRate)/4 {
+		size <<= 1
+	}
+	d.env = make([]float32, size)
+	d.mask = size - 1
+	return d
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func (d *beepDetector) ms(v float64) int64 { return int64(v * float64(d.sr) / 1000) }
+
+func (d *beepDetector) push(samples []float32) {
+	plateauWait := d.ms(60)
+	for _, x := range samples {
+		n := d.n
+		p := n % int64(len(d.cos))
+		m := complex(float64(x)*d.cos[p], -float64(x)*d.sin[p])
+		k := n % int64(d.win)
+		d.sum += m - d.ring[k]
+		d.ring[k] = m
+		if k == 0 && n > 0 && n%65536 < int64(d.win) {
+			// Re-sum now and then so rounding never accumulates.
+			var s complex128
+			for _, v := range d.ring {
+				s += v
+			}
+			d.sum = s
+		}
+		e := 2 * math.Hypot(real(d.sum), imag(d.sum)) / float64(d.win)
+		d.env[n&d.mask] = float32(e)
+		d.n++
+
+		if e < detectLevel {
+			d.quietFor++
+		} else {
+			d.quietFor = 0
+		}
+		switch {
+		case d.detectAt < 0 && d.armed && e >= detectLevel:
+			d.detectAt = n
+			d.armed = false
+		case d.detectAt >= 0 && n-d.detectAt >= plateauWait:
+			d.measure(n)
+			d.detectAt = -1
+		case d.detectAt < 0 && !d.armed && d.quietFor >= d.ms(20):
+			// The beep (and any codec ringing) is over.
+			d.armed = true
+		}
+	}
+}
+
+// measure locates the onset of the beep detected at d.detectAt; now is the
+// newest sample index.
+func (d *beepDetector) measure(now int64) {
+	start := d.detectAt
+	vals := make([]float64, 0, now-start+1)
+	for i := start; i <= now; i++ {
+		vals = append(vals, float64(d.env[i&d.mask]))
+	}
+	sorted := append([]float64(nil), vals...)
+	sort.Float64s(sorted)
+	plateau := sorted[len(sorted)*3/4]
+	if plateau < 2*detectLevel {
+		return
+	}
+	half := plateau / 2
+	// First sample at 3/4 of the plateau: the beep is certainly on.
+	top := int64(-1)
+	for i := start; i <= now; i++ {
+		if float64(d.env[i&d.mask]) >= 0.75*plateau {
+			top = i
+			break
+		}
+	}
+	if top < 0 {
+		return
+	}
+	oldest := max(0, now-d.mask, start-d.ms(40))
+	for i := top - 1; i >= oldest; i-- {
+		if e0 := float64(d.env[i&d.mask]); e0 < half {
+			if i < int64(d.win)-1 {
+				return // window not yet full: a beep cut by the stream start
+			}
+			e1 := float64(d.env[(i+1)&d.mask])
+			frac := (half - e0) / (e1 - e0)
+			d.onsets = append(d.onsets, float64(i)+frac+1-float64(d.win)/2)
+			return
+		}
+	}
+	// No crossing within the history: the beep began before the stream.
+}
