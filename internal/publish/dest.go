@@ -41,16 +41,17 @@ func ParseDestination(raw string) (*Destination, error) {
 	raw = strings.TrimSpace(raw)
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("destination %q: not a URL (want rtmp://host/app/key, rtmps://host/app/key or srt://host:port?streamid=...)", Redact(raw))
+		// Not echoed: an unparsable string may be mostly secret.
+		return nil, fmt.Errorf("destination is not a URL (want rtmp://host/app/key, rtmps://host/app/key or srt://host:port?streamid=...)")
 	}
 	d := &Destination{Scheme: strings.ToLower(u.Scheme), URL: u, Host: u.Hostname(), LatencyMS: -1}
 	if d.Host == "" {
-		return nil, fmt.Errorf("destination %q: missing host", Redact(raw))
+		return nil, fmt.Errorf("destination %s://?: missing host", u.Scheme)
 	}
 	if ps := u.Port(); ps != "" {
 		p, err := strconv.Atoi(ps)
 		if err != nil || p <= 0 || p > 65535 {
-			return nil, fmt.Errorf("destination %q: port %q is not a number in 1..65535", Redact(raw), ps)
+			return nil, fmt.Errorf("destination %s://%s: port %q is not a number in 1..65535", u.Scheme, u.Hostname(), ps)
 		}
 		d.Port = p
 	}
@@ -60,7 +61,7 @@ func ParseDestination(raw string) (*Destination, error) {
 	case "srt":
 		err = d.parseSRT(u)
 	default:
-		return nil, fmt.Errorf("destination %q: unknown scheme %q (allowed: rtmp, rtmps, srt)", Redact(raw), u.Scheme)
+		return nil, fmt.Errorf("destination %s://%s/****: unknown scheme %q (allowed: rtmp, rtmps, srt)", u.Scheme, u.Host, u.Scheme)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("destination %s: %w", d.redactedForm(), err)
@@ -213,7 +214,7 @@ func (d *Destination) scrub(s string) string {
 }
 
 var (
-	urlRe    = regexp.MustCompile(`(?i)\b(rtmps?|srt)://[^\s"'<>]+`)
+	urlRe    = regexp.MustCompile(`(?i)\b(rtmps?|srt)://[^\s"'<>]*[^\s"'<>:;,.)]`)
 	secretRe = regexp.MustCompile(`(?i)\b(streamid|passphrase|key|token|secret|password|pass|auth)=[^&\s"'<>]*`)
 )
 

@@ -88,8 +88,8 @@ const (
 // Event is reported through Options.Events. Every string in it is redacted.
 type Event struct {
 	Type        EventType
-	Destination string // redacted URL
-	Error       string // redacted, for lost/reconnecting/gave_up
+	Destination string        // redacted URL
+	Error       string        // redacted, for lost/reconnecting/gave_up
 	Attempt     int           // reconnecting: consecutive failures so far
 	Delay       time.Duration // reconnecting: wait before the next attempt
 	// frames_dropped: totals so far (from the queue).

@@ -1,0 +1,155 @@
+package publish
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livecap/livecap/internal/testpeers"
+)
+
+const rtmpKey = "SeCrEtStreamKey42"
+
+func TestRTMPToNginx(t *testing.T) {
+	ng := testpeers.StartNginx(t)
+	pk := testpeers.MakePackets(t, 4)
+	h := start(t, pk, ng.URL(rtmpKey+"?auth=TokEnXyz"), Options{})
+	if err := h.play(context.Background()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	ng.Stop()
+	recs := ng.Recordings()
+	if len(recs) != 1 {
+		t.Fatalf("recordings: %v", recs)
+	}
+	r := checkDecodes(t, recs[0], 100)
+	t.Logf("recorded %v frames, first packets %v", r.Frames, r.First)
+	if st := h.p.Stats(); st.BytesSent == 0 || st.State != StateStopped {
+		t.Errorf("stats %+v", st)
+	}
+	if pk.KeyRequests.Load() == 0 {
+		t.Error("no keyframe requested after connect")
+	}
+	h.noSecrets(rtmpKey, "TokEnXyz")
+}
+
+func TestRTMPRefused(t *testing.T) {
+	ng := testpeers.StartNginx(t)
+	pk := testpeers.MakePackets(t, 1)
+	cases := map[string]struct{ url, want string }{
+		"unknown app":        {strings.Replace(ng.URL(rtmpKey), "/live/", "/nosuchapp/", 1), "application"},
+		"connection refused": {"rtmp://127.0.0.1:1/live/" + rtmpKey, "refused"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			h := start(t, pk, c.url, Options{MaxAttempts: 2, Backoff: Backoff{Initial: 50 * time.Millisecond}, ConnectTimeout: 3 * time.Second})
+			var err error
+			select {
+			case err = <-h.errc:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not give up")
+			}
+			if err == nil || !strings.Contains(err.Error(), "gave up after 2 attempts") || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want gave up ... %s", err, c.want)
+			}
+			if strings.Contains(err.Error(), rtmpKey) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error leaks the key or spans lines: %q", err)
+			}
+			t.Logf("error: %v", err)
+			if h.count(EventGaveUp) != 1 {
+				t.Error("no gave_up event")
+			}
+			h.noSecrets(rtmpKey)
+		})
+	}
+}
+
+// The server is killed mid-stream and comes back: the publisher reconnects
+// and the new recording starts on a keyframe and decodes.
+func TestRTMPServerRestart(t *testing.T) {
+	ng := testpeers.StartNginx(t)
+	pk := testpeers.MakePackets(t, 8)
+	h := start(t, pk, ng.URL(rtmpKey), Options{})
+	go func() {
+		time.Sleep(2500 * time.Millisecond)
+		ng.Kill()
+		time.Sleep(1500 * time.Millisecond)
+		ng.Start()
+	}()
+	if err := h.play(context.Background()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	ng.Stop()
+	recs := ng.Recordings()
+	if len(recs) != 2 {
+		t.Fatalf("want 2 recordings (before and after the restart), got %v", recs)
+	}
+	checkDecodes(t, recs[1], 30)
+	if h.count(EventLost) == 0 || h.count(EventConnected) != 2 {
+		t.Errorf("events: lost %d connected %d", h.count(EventLost), h.count(EventConnected))
+	}
+	if st := h.p.Stats(); st.Reconnects != 1 {
+		t.Errorf("reconnects %d", st.Reconnects)
+	}
+	h.noSecrets(rtmpKey)
+}
+
+// A peer that stops reading: the write deadline recycles the connection,
+// the queue stays within its bounds, and the stream resumes.
+func TestRTMPStalledPeer(t *testing.T) {
+	stall := 30 * time.Second
+	if testing.Short() {
+		stall = 8 * time.Second
+	}
+	ng := testpeers.StartNginx(t)
+	px := testpeers.StartProxy(t, ng.Port)
+	pk := testpeers.MakePackets(t, int(stall/time.Second)+8)
+	testSendBuffer = 32 << 10
+	defer func() { testSendBuffer = 0 }()
+	url := strings.Replace(ng.URL(rtmpKey), ":"+itoa(ng.Port)+"/", ":"+itoa(px.Port)+"/", 1)
+	h := start(t, pk, url, Options{WriteTimeout: 3 * time.Second, ConnectTimeout: 3 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	maxQueued := 0
+	go func() {
+		time.Sleep(2 * time.Second)
+		px.Stall(stall)
+		for ctx.Err() == nil {
+			if b := h.q.Stats().Bytes; b > maxQueued {
+				maxQueued = b
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	if err := h.play(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	cancel()
+	ng.Stop()
+	recs := ng.Recordings()
+	if len(recs) < 2 {
+		t.Fatalf("want a new recording after the stall, got %v", recs)
+	}
+	checkDecodes(t, recs[len(recs)-1], 30)
+	st := h.p.Stats()
+	if pol := DefaultPolicy(); maxQueued > pol.MaxBytes || st.Queue.DroppedVideo == 0 {
+		t.Errorf("queue peaked at %d bytes, dropped %d video frames", maxQueued, st.Queue.DroppedVideo)
+	}
+	t.Logf("stall %v: queue peak %d bytes, dropped %d video %d audio, reconnects %d", stall, maxQueued, st.Queue.DroppedVideo, st.Queue.DroppedAudio, st.Reconnects)
+	h.noSecrets(rtmpKey)
+}
+
+func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + fmtInt(n)) }
+
+func fmtInt(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	return string(b)
+}

@@ -1,0 +1,73 @@
+package testpeers
+
+import (
+	"bytes"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// StreamReport is what ffprobe found after decoding a whole file.
+type StreamReport struct {
+	Codecs       map[string]string // codec_type -> codec_name
+	Frames       map[string]int    // codec_type -> decoded frames
+	DecodeErrors string            // whatever the decoders complained about
+	// NonMonotonic counts packets whose DTS went backwards, per type.
+	NonMonotonic map[string]int
+	// First and last packet times per type, seconds.
+	First, Last map[string]float64
+}
+
+// Probe decodes every frame of file with ffprobe and reports codecs, frame
+// counts, decoder errors and timestamp order.
+func Probe(t testing.TB, file string) StreamReport {
+	t.Helper()
+	Need(t, "ffprobe")
+	r := StreamReport{Codecs: map[string]string{}, Frames: map[string]int{}, NonMonotonic: map[string]int{},
+		First: map[string]float64{}, Last: map[string]float64{}}
+	var stderr bytes.Buffer
+	cmd := exec.Command("ffprobe", "-v", "error", "-count_frames",
+		"-show_entries", "stream=codec_type,codec_name,nb_read_frames", "-of", "csv=p=0", file)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v: %s", file, err, stderr.String())
+	}
+	r.DecodeErrors = strings.TrimSpace(stderr.String())
+	for _, l := range Trim(string(out)) {
+		f := strings.Split(l, ",")
+		if len(f) < 3 {
+			continue
+		}
+		r.Codecs[f[1]] = f[0]
+		n, _ := strconv.Atoi(f[2])
+		r.Frames[f[1]] = n
+	}
+	cmd = exec.Command("ffprobe", "-v", "error", "-show_entries", "packet=codec_type,dts_time", "-of", "csv=p=0", file)
+	out, err = cmd.Output()
+	if err != nil {
+		t.Fatalf("ffprobe packets %s: %v", file, err)
+	}
+	last := map[string]float64{}
+	for _, l := range Trim(string(out)) {
+		f := strings.Split(l, ",")
+		if len(f) < 2 {
+			continue
+		}
+		ts, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			continue
+		}
+		typ := f[0]
+		if v, ok := last[typ]; ok && ts < v {
+			r.NonMonotonic[typ]++
+		}
+		if _, ok := r.First[typ]; !ok {
+			r.First[typ] = ts
+		}
+		last[typ] = ts
+		r.Last[typ] = ts
+	}
+	return r
+}
