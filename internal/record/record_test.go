@@ -26,7 +26,7 @@ func record(t *testing.T, o Options, packets []*media.Packet) (error, []Event, [
 	var mu sync.Mutex
 	var events []Event
 	o.Events = func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }
-	if o.Log.GetLevel() == zerolog.DebugLevel && testing.Verbose() {
+	if testing.Verbose() {
 		o.Log = zerolog.New(zerolog.NewTestWriter(t))
 	} else {
 		o.Log = zerolog.Nop()
