@@ -102,7 +102,9 @@ func (c *srtConnector) connect(ctx context.Context) (session, error) {
 	if err != nil {
 		sock.Close()
 		msg := d.scrub(err.Error())
-		if msg == "" || msg == "Socket closed during operation" {
+		var closed *srtgo.SrtSocketClosed
+		if errors.As(err, &closed) {
+			// srtgo reports every asynchronous connect failure this way.
 			msg = "connection rejected or timed out (wrong passphrase or streamid, or no listener?)"
 		}
 		return nil, fmt.Errorf("srt %s: %s", d.Redacted(), msg)
