@@ -532,3 +532,68 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// TestForceKeyframeFromOtherGoroutine runs under -race: requests arrive from
+// the recorder's and publishers' goroutines while the pipeline encodes.
+func TestForceKeyframeFromOtherGoroutine(t *testing.T) {
+	const w, h, fps, n = 128, 96, 30, 60
+	var c collector
+	e := openVideo(t, encoder.VideoSettings{Width: w, Height: h, FPS: fps, Bitrate: 200_000, KeyInterval: 100 * time.Second}, c.out)
+	asked := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range asked {
+			e.ForceKeyframe()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		if i%10 == 5 {
+			asked <- struct{}{}
+			// Wait until the request is surely stored: the next Encode
+			// must see it.
+			for !e.forceKey.Load() {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		if err := e.Encode(testFrame(w, h, fps, i, media.I420, time.Duration(i)*time.Second/fps)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(asked)
+	<-done
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range c.pkts {
+		if want := i == 0 || i%10 == 5; p.Key != want {
+			t.Errorf("frame %d: key %v, want %v", i, p.Key, want)
+		}
+	}
+}
+
+// A session can end before its first frame or buffer: Flush must then be a
+// no-op, and a second Flush too.
+func TestFlushWithoutInput(t *testing.T) {
+	var c collector
+	v := openVideo(t, encoder.VideoSettings{Width: 64, Height: 64, FPS: 30, Bitrate: 100_000, KeyInterval: time.Second}, c.out)
+	a, err := OpenAudio(encoder.AudioSettings{SampleRate: 48000, Channels: 1, Bitrate: 64000}, c.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for k := 0; k < 2; k++ {
+		if err := v.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(c.pkts) != 0 {
+		t.Fatalf("%d packets from empty encoders", len(c.pkts))
+	}
+	if err := a.Encode(&media.AudioBuffer{SampleRate: 48000, Channels: 1, Samples: make([]float32, 10)}); err == nil {
+		t.Error("Encode after Flush succeeded")
+	}
+}
