@@ -300,3 +300,20 @@ func onsets(pcm []float32, rate int) []int {
 	}
 	return on
 }
+
+// onsetsFromZero finds the beep onsets on the file's presentation clock:
+// the audio is padded with silence from time 0 (as a player would leave it
+// silent before the first sample) with aresample's first_pts.
+func onsetsFromZero(t testing.TB, path string) []float64 {
+	t.Helper()
+	out := run(t, "ffmpeg", "-v", "error", "-copyts", "-i", path, "-map", "0:a", "-af", "aresample=first_pts=0,atrim=start=0", "-ac", "1", "-f", "f32le", "-")
+	pcm := make([]float32, len(out)/4)
+	for i := range pcm {
+		pcm[i] = math.Float32frombits(binary.LittleEndian.Uint32(out[4*i:]))
+	}
+	var s []float64
+	for _, o := range onsets(pcm, 48000) {
+		s = append(s, float64(o)/48000)
+	}
+	return s
+}

@@ -56,7 +56,8 @@ type Options struct {
 	// lifecycle event.
 	Events func(Event)
 
-	noSync bool // benchmarks: leave fsync out of the measurement
+	noSync  bool // benchmarks: leave fsync out of the measurement
+	discard bool // benchmarks: build every fragment, write none
 }
 
 // Event types.
@@ -359,7 +360,7 @@ func (r *Recorder) open(p *media.Packet) error {
 	var err error
 	for {
 		name := fileName(r.o.Prefix, r.o.Start, r.run, r.index, r.ext)
-		seg.file, err = createExclusive(r.o.Dir, name, r.o.noSync)
+		seg.file, err = createExclusive(r.o.Dir, name, r.o.noSync || r.o.discard)
 		if errors.Is(err, fs.ErrExist) && r.run < 1000 {
 			r.run++ // never overwrite: switch every later name to a new variant
 			continue
@@ -369,6 +370,7 @@ func (r *Recorder) open(p *media.Packet) error {
 	if err != nil {
 		return fmt.Errorf("record: create segment: %w", err)
 	}
+	seg.file.discard = r.o.discard
 	seg.video = append(seg.video, p)
 	r.cur = seg
 	if r.o.Keyframes != nil && r.o.Segment > 0 {
@@ -618,7 +620,7 @@ func (r *Recorder) writeInitPrep(seg *segment, a0 time.Duration) error {
 			seg.edits = append(seg.edits, []edit{{dur: 0, mediaTime: int32(scale(seg.start-a0, r.aRate))}})
 		} else {
 			// Audio starts after the video: an empty edit holds it back.
-			seg.edits = append(seg.edits, []edit{{dur: ceilMs(a0 - seg.start), mediaTime: -1}, {dur: 0, mediaTime: 0}})
+			seg.edits = append(seg.edits, []edit{{dur: uint32(scale(a0-seg.start, movieTimescale)), mediaTime: -1}, {dur: 0, mediaTime: 0}})
 		}
 		if a0 > seg.start {
 			seg.aFrom = max(seg.aFrom, a0)

@@ -217,3 +217,66 @@ func parseF(s string) float64 {
 	f, _ := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	return f
 }
+
+// Audio that starts after the video (a microphone slower to open than the
+// camera) is held back by an empty edit; cuts fall on the next keyframe
+// when the segment length is not a multiple of the keyframe interval (the
+// requested IDR did not come); the mono channel count survives.
+func TestLateAudioAndUnrequestedCut(t *testing.T) {
+	s := makeStream(t, streamSpec{secs: 7, fps: 30, keyint: 30, rate: 48000, channels: 1})
+	var packets []*media.Packet
+	for _, p := range s.packets {
+		if p.Kind == media.Audio && p.PTS < 300*time.Millisecond {
+			continue
+		}
+		packets = append(packets, p)
+	}
+	dir := t.TempDir()
+	r, err := New(Options{Dir: dir, Segment: 1500 * time.Millisecond, Info: s.info})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := fanout.NewHub()
+	q := hub.Add("record", fanout.Policy{Lossless: true})
+	done := make(chan error, 1)
+	go func() { done <- r.Run(context.Background(), q) }()
+	for _, p := range packets {
+		hub.Publish(p)
+	}
+	hub.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st := r.Stats()
+	if st.Segments != 4 || st.Frames != 210 || st.Path == "" {
+		t.Errorf("Stats %+v, want 4 segments, 210 frames", st)
+	}
+	files := listFiles(t, dir)
+	wantFrames := []int{60, 60, 60, 30} // cut at 2, 4, 6 s: the keyframes after 1.5 s
+	if len(files) != len(wantFrames) {
+		t.Fatalf("files %v", files)
+	}
+	for i, f := range files {
+		if fr := videoFrames(t, f); len(fr) != wantFrames[i] || !fr[0].key {
+			t.Errorf("%s: %d frames, want %d from a keyframe", f, len(fr), wantFrames[i])
+		}
+		p := probe(t, f)
+		for _, s := range p.Streams {
+			if s.CodecType == "audio" && s.Channels != 1 {
+				t.Errorf("%s: %d channels, want 1", f, s.Channels)
+			}
+		}
+		if i == 0 {
+			_, astart, _, _ := p.stream("audio")
+			// The first packet kept has PTS 16×1024 - 1024 samples = 0.320 s.
+			if math.Abs(astart-0.32) > 0.0006 {
+				t.Errorf("%s: audio starts at %.4f, want 0.320 (empty edit)", f, astart)
+			}
+		}
+	}
+	// The beep at 0.5 s in the first file: decode with the video's clock.
+	on := onsetsFromZero(t, files[0])
+	if len(on) == 0 || math.Abs(on[0]-0.5) > 0.001 {
+		t.Errorf("first file: beeps at %v s, want the first at 0.500", on)
+	}
+}
