@@ -14,10 +14,10 @@ import (
 // good is the size after the last fragment that was completely written and
 // synced, the point a failed write is rolled back to.
 type segFile struct {
-	f      *os.File
-	fd     int
-	path   string
-	good   int64
+	f       *os.File
+	fd      int
+	path    string
+	good    int64
 	noSync  bool // benchmarks only: measure the writer, not the disk
 	discard bool // benchmarks only: count the bytes, write nothing
 }
