@@ -89,6 +89,7 @@ func Files(ctx context.Context, paths []string, opts Options) (*Report, error) {
 	}
 
 	var files []*fileData
+	var det *beepDetector
 	for _, p := range paths {
 		pi, err := probe(ctx, opts.FFprobe, p)
 		if err != nil {
@@ -97,10 +98,11 @@ func Files(ctx context.Context, paths []string, opts Options) (*Report, error) {
 		if !pi.hasVideo && !pi.hasAudio {
 			return nil, exitcode.With(exitcode.Failure, fmt.Errorf("analyze: %s has no video or audio stream", p))
 		}
-		d, err := decode(ctx, opts.FFmpeg, p, pi)
+		d, err := decode(ctx, opts.FFmpeg, p, pi, det)
 		if err != nil {
 			return nil, exitcode.With(exitcode.Failure, err)
 		}
+		det = d.det // nil (a file without audio) breaks the chain
 		files = append(files, &fileData{path: p, probe: pi, dec: d})
 	}
 	return build(files, opts), nil
@@ -255,18 +257,21 @@ func build(files []*fileData, opts Options) *Report {
 	r := &Report{Limits: Limits{MaxOffsetMs: float64(opts.MaxOffset) / 1e6, AllowGaps: opts.AllowGaps}}
 
 	// Session timeline: a file whose timestamps restart (each segment
-	// from 0) is placed right after the previous one; a file that carries
-	// on the previous timeline keeps its timestamps, gaps included.
-	var prevEnd int64 // session µs of the end of the previous file
-	for i, f := range files {
-		start, end := fileSpan(f)
-		if i > 0 {
-			f.shift = files[i-1].shift
-			if start+f.shift < prevEnd-frameDur(files[i-1])/2 {
-				f.shift = prevEnd - start
-			}
+	// from 0) is placed so that its first frame follows the previous
+	// file's last frame by one frame interval (video defines the session
+	// time; audio keeps its offset to video within the file). A file that
+	// carries on the previous timeline keeps its timestamps, gaps included.
+	for i := 1; i < len(files); i++ {
+		prev, f := files[i-1], files[i]
+		_, pe := fileSpan(prev)
+		fs, _ := fileSpan(f)
+		if pv := prev.dec.framePTS; len(pv) > 0 && len(f.dec.framePTS) > 0 {
+			pe, fs = pv[len(pv)-1]+frameDur(prev), f.dec.framePTS[0]
 		}
-		prevEnd = end + f.shift
+		f.shift = prev.shift
+		if fs+f.shift < pe+prev.shift-frameDur(prev)/2 {
+			f.shift = pe + prev.shift - fs
+		}
 	}
 
 	var flashes []flash
@@ -303,9 +308,7 @@ func build(files []*fileData, opts Options) *Report {
 		if n := len(d.audPTS); n > 0 && d.sampleRate > 0 {
 			sr := int64(d.sampleRate)
 			var total int64
-			first := make([]int64, len(d.audPTS))
 			for j := range d.audPTS {
-				first[j] = total
 				if j > 0 {
 					want := d.audPTS[j-1] + d.audSamples[j-1]*1e6/sr
 					if abs64(d.audPTS[j]-want) > 1000 {
@@ -317,12 +320,12 @@ func build(files []*fileData, opts Options) *Report {
 			fr.AudioStartS = us2s(d.audPTS[0])
 			fr.AudioEndS = us2s(d.audPTS[n-1] + d.audSamples[n-1]*1e6/sr)
 			fr.AudioDurationS = float64(total) / float64(sr)
-			for _, s := range d.onsets {
-				beeps = append(beeps, beep{t: sampleTime(d, first, s) + f.shift, file: i})
-				fr.Beeps++
-			}
 		}
 		r.Files = append(r.Files, fr)
+	}
+	for _, b := range onsetTimes(files) {
+		beeps = append(beeps, b)
+		r.Files[b.file].Beeps++
 	}
 
 	r.Sync = pairUp(flashes, beeps, opts)
@@ -396,6 +399,69 @@ func fileSpan(f *fileData) (start, end int64) {
 		return 0, 0
 	}
 	return start, end
+}
+
+// onsetTimes places every beep onset on the session timeline. Files that
+// share a detector were read as one stream; an onset near the boundary of
+// two files whose audio does not join (more than 2 ms apart) is dropped:
+// the detector saw the end of one file glued to the start of the other.
+func onsetTimes(files []*fileData) []beep {
+	var out []beep
+	type span struct {
+		file       int
+		base, end  int64 // detector sample positions
+		first      []int64
+		continuous bool // audio joins the previous file's
+		startUS    int64
+	}
+	var spans []span
+	for i, f := range files {
+		d := f.dec
+		if d.det == nil {
+			continue
+		}
+		sp := span{file: i, base: d.base, first: make([]int64, len(d.audSamples))}
+		var total int64
+		for j, n := range d.audSamples {
+			sp.first[j] = total
+			total += n
+		}
+		sp.end = d.base + total
+		if len(spans) > 0 && len(d.audPTS) > 0 {
+			p := spans[len(spans)-1]
+			pf := files[p.file]
+			if pf.dec.det == d.det && p.end == d.base && len(pf.dec.audPTS) > 0 {
+				_, prevEnd := audioSpan(pf.dec)
+				sp.continuous = abs64(d.audPTS[0]+f.shift-prevEnd-pf.shift) <= 2000
+			}
+		}
+		spans = append(spans, sp)
+	}
+	for k, sp := range spans {
+		d := files[sp.file].dec
+		guard := float64(d.det.ms(60))
+		for _, pos := range d.det.onsets {
+			if pos < float64(sp.base) || pos >= float64(sp.end) {
+				continue
+			}
+			if float64(sp.base) > 0 && pos < float64(sp.base)+guard && k > 0 && !sp.continuous && spans[k-1].end == sp.base {
+				continue
+			}
+			if k+1 < len(spans) && spans[k+1].base == sp.end && !spans[k+1].continuous && pos > float64(sp.end)-guard {
+				continue
+			}
+			t := sampleTime(d, sp.first, pos-float64(sp.base))
+			out = append(out, beep{t: t + files[sp.file].shift, file: sp.file})
+		}
+	}
+	return out
+}
+
+// audioSpan returns the first and end presentation times (µs) of a file's
+// decoded audio.
+func audioSpan(d *decoded) (start, end int64) {
+	n := len(d.audPTS)
+	return d.audPTS[0], d.audPTS[n-1] + d.audSamples[n-1]*1e6/int64(d.sampleRate)
 }
 
 // sampleTime maps a fractional sample position (in the concatenation of

@@ -91,7 +91,10 @@ type decoded struct {
 	audPTS     []int64
 	audSamples []int64
 	sampleRate int
-	onsets     []float64 // sample positions
+	// det read this file's audio from its sample position base on (it may
+	// have read earlier files before).
+	det  *beepDetector
+	base int64
 }
 
 // showinfo / ashowinfo lines, e.g.
@@ -111,7 +114,11 @@ const scaledWidth = barcodeCells * 6
 // on two pipes. showinfo/ashowinfo report each decoded frame's timestamp,
 // converted to microseconds (settb=AVTB) so that no precision is lost to
 // their 6-digit pts_time.
-func decode(ctx context.Context, ffmpeg, path string, pi *probeInfo) (*decoded, error) {
+//
+// det, when not nil and at the same sample rate, is the beep detector that
+// read the previous file: segments are fed to one detector as one stream,
+// so a beep that straddles a file boundary is still measured.
+func decode(ctx context.Context, ffmpeg, path string, pi *probeInfo, det *beepDetector) (*decoded, error) {
 	args := []string{"-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
 		"-copyts", "-i", path}
 	var files []*os.File
@@ -196,9 +203,15 @@ func decode(ctx context.Context, ffmpeg, path string, pi *probeInfo) (*decoded, 
 			}
 		}()
 	}
-	var det *beepDetector
-	var detOnce sync.Once
-	rateCh := make(chan int, 1)
+	if pi.hasAudio {
+		if pi.sampleRate <= 0 {
+			return nil, fmt.Errorf("decode %s: audio sample rate unknown", path)
+		}
+		if det == nil || det.sr != pi.sampleRate {
+			det = newBeepDetector(pi.sampleRate)
+		}
+		d.det, d.base, d.sampleRate = det, det.n, pi.sampleRate
+	}
 	if pi.hasAudio {
 		r := readers[ri]
 		wg.Add(1)
@@ -211,17 +224,6 @@ func decode(ctx context.Context, ffmpeg, path string, pi *probeInfo) (*decoded, 
 				n, err := io.ReadFull(br, raw)
 				n &^= 3
 				if n > 0 {
-					detOnce.Do(func() {
-						// The first ashowinfo line (rate) is logged before
-						// the first sample reaches us.
-						sr := pi.sampleRate
-						select {
-						case sr = <-rateCh:
-						case <-ctx.Done():
-						}
-						det = newBeepDetector(sr)
-						d.sampleRate = sr
-					})
 					for i := 0; i < n/4; i++ {
 						samples[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 					}
@@ -240,7 +242,6 @@ func decode(ctx context.Context, ffmpeg, path string, pi *probeInfo) (*decoded, 
 	}
 	sc := bufio.NewScanner(stderr)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	rateSent := false
 	var parseErr error
 	for sc.Scan() {
 		line := sc.Bytes()
@@ -266,18 +267,11 @@ func decode(ctx context.Context, ffmpeg, path string, pi *probeInfo) (*decoded, 
 			continue
 		}
 		ns, _ := strconv.ParseInt(string(nb[1]), 10, 64)
-		if !rateSent {
-			if rm := rateRe.FindSubmatch(line); rm != nil {
-				sr, _ := strconv.Atoi(string(rm[1]))
-				rateCh <- sr
-				rateSent = true
-			}
+		if rm := rateRe.FindSubmatch(line); rm != nil && string(rm[1]) != strconv.Itoa(d.sampleRate) {
+			parseErr = fmt.Errorf("audio decodes at %s Hz, not the %d Hz ffprobe reported", rm[1], d.sampleRate)
 		}
 		d.audPTS = append(d.audPTS, pts)
 		d.audSamples = append(d.audSamples, ns)
-	}
-	if !rateSent {
-		rateCh <- pi.sampleRate
 	}
 	wg.Wait()
 	if err := cmd.Wait(); err != nil {
@@ -293,14 +287,13 @@ func decode(ctx context.Context, ffmpeg, path string, pi *probeInfo) (*decoded, 
 		return nil, fmt.Errorf("decode %s: %d pictures but %d timestamps from ffmpeg", path, len(d.frames), len(d.framePTS))
 	}
 	fixNoPTS(d.framePTS, 0)
-	if det != nil {
-		d.onsets = det.onsets
+	if d.det != nil {
 		var total int64
 		for _, n := range d.audSamples {
 			total += n
 		}
-		if total != det.n {
-			return nil, fmt.Errorf("decode %s: %d audio samples but ffmpeg reported %d", path, det.n, total)
+		if total != det.n-d.base {
+			return nil, fmt.Errorf("decode %s: %d audio samples but ffmpeg reported %d", path, det.n-d.base, total)
 		}
 		fixNoPTS(d.audPTS, 0)
 	}

@@ -236,16 +236,36 @@ func (d *beepDetector) measure(now int64) {
 		return
 	}
 	oldest := max(0, now-d.mask, start-d.ms(40))
-	for i := top - 1; i >= oldest; i-- {
-		if e0 := float64(d.env[i&d.mask]); e0 < half {
-			if i < int64(d.win)-1 {
-				return // window not yet full: a beep cut by the stream start
+	cross := func(level float64) (int64, bool) {
+		for i := top - 1; i >= oldest; i-- {
+			if float64(d.env[i&d.mask]) < level {
+				return i, true
 			}
-			e1 := float64(d.env[(i+1)&d.mask])
-			frac := (half - e0) / (e1 - e0)
-			d.onsets = append(d.onsets, float64(i)+frac+1-float64(d.win)/2)
-			return
+		}
+		return 0, false
+	}
+	level := half
+	i, ok := cross(level)
+	if !ok {
+		return // the beep began before the stream (or the history)
+	}
+	// Pre-echo leaves a pedestal under the ramp: take half-way between
+	// the level just before the ramp and the plateau.
+	if j := i - int64(d.win)/2 - 2; j >= oldest {
+		if pre := float64(d.env[j&d.mask]); pre < half/2 {
+			level = (pre + plateau) / 2
+			if i, ok = cross(level); !ok {
+				return
+			}
 		}
 	}
-	// No crossing within the history: the beep began before the stream.
+	if i < int64(d.win)-1 {
+		return // window not yet full: a beep cut by the stream start
+	}
+	e0, e1 := float64(d.env[i&d.mask]), float64(d.env[(i+1)&d.mask])
+	frac := 0.0
+	if e1 > e0 {
+		frac = (level - e0) / (e1 - e0)
+	}
+	d.onsets = append(d.onsets, float64(i)+frac+1-float64(d.win)/2)
 }
