@@ -431,7 +431,7 @@ func (r *Reader) stblSamples(t *track, stbl *mp4.StblBox) ([]sample, error) {
 	count := uint64(stsz.SampleNumber)
 	if stsz.SampleUniformSize == 0 {
 		count = uint64(len(stsz.SampleSize))
-	} else if count*uint64(stsz.SampleUniformSize) > uint64(r.size) {
+	} else if count > uint64(r.size)/uint64(stsz.SampleUniformSize) {
 		return nil, fmt.Errorf("stsz: %d samples of %d bytes do not fit in a %d-byte file", count, stsz.SampleUniformSize, r.size)
 	}
 	if stbl.Stts == nil || stbl.Stsc == nil || (stbl.Stco == nil && stbl.Co64 == nil) {

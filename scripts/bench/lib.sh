@@ -1,0 +1,184 @@
+# Shared helpers of the scripts/bench-*.sh benchmarks. Source it; it expects
+# bash with `set -euo pipefail` and the repository root as working directory.
+#
+# Needs: ffmpeg, ffprobe, nginx-light + libnginx-mod-rtmp, python3 and GNU
+# time (/usr/bin/time, Debian package `time`).
+
+bench_log() { printf 'bench: %s\n' "$*" >&2; }
+bench_die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+bench_need() {
+	command -v ffmpeg >/dev/null || bench_die "ffmpeg is missing (apt-get install ffmpeg)"
+	command -v ffprobe >/dev/null || bench_die "ffprobe is missing (apt-get install ffmpeg)"
+	command -v nginx >/dev/null || bench_die "nginx is missing (apt-get install nginx-light libnginx-mod-rtmp)"
+	[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || bench_die "the nginx RTMP module is missing (apt-get install libnginx-mod-rtmp)"
+	[ -x /usr/bin/time ] || bench_die "GNU time is missing: /usr/bin/time (apt-get install time)"
+	command -v python3 >/dev/null || bench_die "python3 is missing"
+}
+
+# bench_tmp makes the run's scratch directory ($BENCH_TMP), removed on exit
+# together with the nginx it may have started.
+bench_tmp() {
+	BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/livecap-bench.XXXXXX")"
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+	bench_nginx_stop
+	if [ -n "${BENCH_TMP:-}" ] && [ "${BENCH_KEEP:-}" != 1 ]; then
+		rm -rf "$BENCH_TMP"
+	fi
+}
+
+# bench_livecap builds the livecap binary into .cache/livecap (or uses
+# $LIVECAP_BIN) and sets $LIVECAP.
+bench_livecap() {
+	if [ -n "${LIVECAP_BIN:-}" ]; then
+		LIVECAP="$LIVECAP_BIN"
+		return
+	fi
+	mkdir -p .cache
+	local out
+	if ! out="$(go build -o .cache/livecap ./cmd/livecap 2>&1)"; then
+		printf '%s\n' "$out" >&2
+		bench_die "livecap does not build (go build ./cmd/livecap failed, above)"
+	fi
+	LIVECAP="$PWD/.cache/livecap"
+}
+
+# bench_require_flags FLAG... fails with a clear message when `livecap
+# stream` does not know one of the flags (for example before --input lands).
+bench_require_flags() {
+	local help f
+	help="$("$LIVECAP" stream --help 2>&1 || true)"
+	for f in "$@"; do
+		if ! grep -q -- "$f\b" <<<"$help"; then
+			bench_die "this livecap has no 'stream $f' flag yet; the benchmark needs it (see 'livecap stream --help')"
+		fi
+	done
+}
+
+bench_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# bench_nginx_start starts nginx-rtmp on a random 127.0.0.1 port with its own
+# prefix under $BENCH_TMP; sets $RTMP_PORT. It only relays (`live on`) and
+# drops what nobody plays, which is all an ingest peer has to do here.
+bench_nginx_start() {
+	local prefix="$BENCH_TMP/nginx"
+	mkdir -p "$prefix/logs"
+	RTMP_PORT="$(bench_free_port)"
+	cat >"$prefix/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+worker_processes 1;
+error_log $prefix/logs/error.log warn;
+pid $prefix/nginx.pid;
+events { worker_connections 64; }
+rtmp {
+    access_log $prefix/logs/rtmp-access.log;
+    server {
+        listen 127.0.0.1:$RTMP_PORT;
+        chunk_size 4096;
+        application live {
+            live on;
+            record off;
+        }
+    }
+}
+EOF
+	nginx -p "$prefix" -c "$prefix/nginx.conf" -g 'daemon off;' >"$prefix/logs/stdout.log" 2>&1 &
+	BENCH_NGINX_PID=$!
+	local i
+	for i in $(seq 1 50); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$RTMP_PORT") 2>/dev/null; then
+			return 0
+		fi
+		if ! kill -0 "$BENCH_NGINX_PID" 2>/dev/null; then
+			cat "$prefix/logs/error.log" "$prefix/logs/stdout.log" >&2 || true
+			bench_die "nginx did not start"
+		fi
+		sleep 0.1
+	done
+	bench_die "nginx is not listening on 127.0.0.1:$RTMP_PORT after 5 s"
+}
+
+bench_nginx_stop() {
+	if [ -n "${BENCH_NGINX_PID:-}" ]; then
+		kill "$BENCH_NGINX_PID" 2>/dev/null || true
+		wait "$BENCH_NGINX_PID" 2>/dev/null || true
+		BENCH_NGINX_PID=""
+	fi
+}
+
+# bench_measure NAME RUN CMD... runs CMD under GNU time and appends
+# "cpu wall rss_mb" to $BENCH_TMP/NAME.results; its output goes to
+# $BENCH_TMP/NAME.RUN.log. A failing command aborts the benchmark.
+bench_measure() {
+	local name="$1" run="$2"
+	shift 2
+	local tv="$BENCH_TMP/$name.$run.time" log="$BENCH_TMP/$name.$run.log"
+	if ! /usr/bin/time -v -o "$tv" "$@" >"$log" 2>&1; then
+		tail -n 20 "$log" >&2
+		bench_die "$name run $run failed: $* (log above)"
+	fi
+	python3 - "$tv" >>"$BENCH_TMP/$name.results" <<'EOF'
+import re, sys
+t = open(sys.argv[1]).read()
+def num(label):
+    return float(re.search(re.escape(label) + r":\s*([0-9.:]+)", t).group(1))
+wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\):\s*([0-9:.]+)", t).group(1)
+secs = 0.0
+for part in wall.split(":"):
+    secs = secs * 60 + float(part)
+cpu = num("User time (seconds)") + num("System time (seconds)")
+rss = num("Maximum resident set size (kbytes)") / 1024
+print(f"{cpu:.2f} {secs:.2f} {rss:.1f}")
+EOF
+}
+
+# bench_recorded DIR prints "files seconds" for the MP4 segments in DIR
+# (media duration summed as ffprobe reads it), so the table shows that each
+# side did the whole job.
+bench_recorded() {
+	local dir="$1" n=0 total=0 f d
+	for f in "$dir"/*.mp4 "$dir"/*.mov; do
+		[ -f "$f" ] || continue
+		n=$((n + 1))
+		d="$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$f" 2>/dev/null || echo 0)"
+		total="$(python3 -c "print(${total} + float('${d:-0}' or 0))" 2>/dev/null || echo "$total")"
+	done
+	printf '%s %.1f\n' "$n" "$total"
+}
+
+# bench_published NAME prints the bytes nginx received from the publisher
+# of stream NAME (from its RTMP access log, written when the session ends).
+bench_published() {
+	local logf="$BENCH_TMP/nginx/logs/rtmp-access.log"
+	[ -f "$logf" ] || { echo 0; return; }
+	awk -v n="\"$1\"" 'toupper($0) ~ /PUBLISH/ && index($0, n) { for (i = 1; i <= NF; i++) if ($i == "-") { print $(i+1); exit } }' "$logf" | tail -1 | grep . || echo 0
+}
+
+# bench_table prints, for names A and B, the medians of their results and
+# the ratio A/B.
+bench_table() {
+	python3 - "$BENCH_TMP" "$@" <<'EOF'
+import statistics, sys
+tmp, names = sys.argv[1], sys.argv[2:]
+med = {}
+for n in names:
+    rows = [list(map(float, l.split())) for l in open(f"{tmp}/{n}.results") if l.strip()]
+    med[n] = [statistics.median(c) for c in zip(*rows)] + [len(rows)]
+cols = ["CPU s (user+sys)", "wall s", "peak RSS MB"]
+w = max(len(n) for n in names + ["ratio " + names[0] + "/" + names[-1]]) + 2
+print(f"{'':<{w}}" + "".join(f"{c:>18}" for c in cols) + f"{'runs':>6}")
+for n in names:
+    m = med[n]
+    print(f"{n:<{w}}" + "".join(f"{v:>18.2f}" for v in m[:3]) + f"{int(m[3]):>6}")
+if len(names) == 2:
+    a, b = med[names[0]], med[names[1]]
+    r = ["%.2f" % (x / y) if y else "-" for x, y in zip(a[:3], b[:3])]
+    print(f"{'ratio ' + names[0] + '/' + names[1]:<{w}}" + "".join(f"{v:>18}" for v in r))
+EOF
+}
