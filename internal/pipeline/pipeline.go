@@ -62,6 +62,8 @@ type Pipeline struct {
 	hub *fanout.Hub
 	ve  encoder.VideoEncoder
 	ae  encoder.AudioEncoder
+	// packets replaces capture and encoders for pre-encoded input.
+	packets PacketSource
 
 	mu       sync.Mutex
 	attached bool
@@ -140,6 +142,9 @@ func (p *Pipeline) Info(ctx context.Context) (media.StreamInfo, error) {
 	case <-ctx.Done():
 		return media.StreamInfo{}, ctx.Err()
 	}
+	if p.packets != nil {
+		return p.packets.Info(), nil
+	}
 	var si media.StreamInfo
 	if p.ve != nil {
 		c := p.ve.Config()
@@ -167,6 +172,9 @@ func (p *Pipeline) Attach() {
 
 // RequestKeyframe implements encoder.KeyframeRequester.
 func (p *Pipeline) RequestKeyframe(at time.Duration) {
+	if p.packets != nil {
+		return // pre-encoded input: keyframes are where the file has them
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if at <= 0 {
@@ -239,6 +247,9 @@ func (p *Pipeline) onAudio(pk *media.Packet) {
 // is reached; then it drains the encoders and closes the hub so every sink
 // finishes what it holds.
 func (p *Pipeline) Run(ctx context.Context) error {
+	if p.packets != nil {
+		return p.runPackets(ctx)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var errMu sync.Mutex

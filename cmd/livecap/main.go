@@ -1,0 +1,39 @@
+// Command livecap captures camera and microphone (or a built-in test
+// source), encodes them once, and at the same time streams the result live
+// (RTMP, RTMPS, SRT) and records it to segmented MP4/MOV files.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/livecap/livecap/internal/exitcode"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitcode.OK
+	}
+	var ce *exitcode.Error
+	if errors.As(err, &ce) {
+		if ce.Code != exitcode.OK {
+			printError(err)
+		}
+		return ce.Code
+	}
+	// cobra's own flag and argument errors are usage errors.
+	printError(err)
+	return exitcode.Usage
+}
+
+func printError(err error) {
+	fmt.Fprintf(os.Stderr, "livecap: %s\n", redactError(err))
+}

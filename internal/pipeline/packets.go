@@ -1,0 +1,56 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/livecap/livecap/internal/clock"
+	"github.com/livecap/livecap/internal/fanout"
+	"github.com/livecap/livecap/internal/media"
+)
+
+// PacketSource yields packets that are already encoded (a recording being
+// restreamed with --input).
+type PacketSource interface {
+	Info() media.StreamInfo
+	Run(ctx context.Context, out func(*media.Packet)) error
+}
+
+// NewPackets builds a pipeline that feeds already-encoded packets straight
+// into the fan-out, without decoding or encoding. A keyframe request cannot
+// be honoured: segments then cut at the next keyframe in the input.
+func NewPackets(src PacketSource, clk clock.Clock, duration time.Duration) *Pipeline {
+	p := &Pipeline{hub: fanout.NewHub(), infoCh: make(chan struct{}), packets: src}
+	p.cfg.Clock = clk
+	p.cfg.Duration = duration
+	close(p.infoCh)
+	p.infoOnce.Do(func() {})
+	return p
+}
+
+func (p *Pipeline) runPackets(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	dur := p.cfg.Duration
+	err := p.packets.Run(ctx, func(pk *media.Packet) {
+		if dur > 0 && pk.PTS >= dur {
+			if pk.Kind == media.Video || p.packets.Info().Video == nil {
+				cancel()
+			}
+			return
+		}
+		// The reader hands out fresh packets; Seq and Encoded are ours.
+		if pk.Kind == media.Video {
+			p.onVideo(pk)
+		} else {
+			p.onAudio(pk)
+		}
+	})
+	p.Attach()
+	p.hub.Close()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
