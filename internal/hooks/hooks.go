@@ -201,7 +201,7 @@ func (r *Runner) Stats() Stats {
 // Close stops accepting segments, waits up to wait for the runs still
 // running or queued, then kills what is left (each run's whole process
 // group, so a shell's children go too) and skips what never started. It
-// returns within about wait + 1 s. Calling it again returns the same Stats.
+// returns within about wait + 1.5 s. Calling it again returns the same Stats.
 func (r *Runner) Close(wait time.Duration) Stats {
 	r.closeOnce.Do(func() {
 		r.mu.Lock()

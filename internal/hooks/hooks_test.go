@@ -231,7 +231,7 @@ func TestHangingHookKilledAtClose(t *testing.T) {
 	took := time.Since(t0)
 	// Not a speed measurement: Close must honour its own bound (wait +
 	// kill grace) rather than wait for the 60 s sleep.
-	if took < wait || took > wait+killWaitDelay+time.Second {
+	if took < wait || took > wait+killWaitDelay+3*time.Second { // slack for a loaded CI machine
 		t.Errorf("Close took %v with wait %v", took, wait)
 	}
 	if st != (Stats{Started: 1, Failed: 1, Killed: 1, Skipped: 1}) {
@@ -279,7 +279,7 @@ func TestHangingHookKilledAtClose(t *testing.T) {
 func TestSegmentNeverBlocks(t *testing.T) {
 	rec := newRecorder()
 	log, logs := testLog(t)
-	r, err := New([]string{"sleep", "60"}, log, Options{OnEvent: rec.on, QueueSize: 2})
+	r, err := New([]string{"/bin/sh", "-c", "exec sleep 60"}, log, Options{OnEvent: rec.on, QueueSize: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
