@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +72,9 @@ func TestRTMPServerRestart(t *testing.T) {
 	ng := testpeers.StartNginx(t)
 	pk := testpeers.MakePackets(t, 8)
 	h := start(t, pk, ng.URL(rtmpKey), Options{})
+	restarted := make(chan struct{})
 	go func() {
+		defer close(restarted)
 		time.Sleep(2500 * time.Millisecond)
 		ng.Kill()
 		time.Sleep(1500 * time.Millisecond)
@@ -80,6 +83,7 @@ func TestRTMPServerRestart(t *testing.T) {
 	if err := h.play(context.Background()); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+	<-restarted
 	ng.Stop()
 	recs := ng.Recordings()
 	if len(recs) != 2 {
@@ -112,7 +116,9 @@ func TestRTMPStalledPeer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	maxQueued := 0
+	monitored := make(chan struct{})
 	go func() {
+		defer close(monitored)
 		time.Sleep(2 * time.Second)
 		px.Stall(stall)
 		for ctx.Err() == nil {
@@ -126,6 +132,7 @@ func TestRTMPStalledPeer(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	cancel()
+	<-monitored
 	ng.Stop()
 	recs := ng.Recordings()
 	if len(recs) < 2 {
@@ -140,16 +147,4 @@ func TestRTMPStalledPeer(t *testing.T) {
 	h.noSecrets(rtmpKey)
 }
 
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + fmtInt(n)) }
-
-func fmtInt(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for n > 0 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-	}
-	return string(b)
-}
+func itoa(n int) string { return strconv.Itoa(n) }
