@@ -85,6 +85,15 @@ WRAP
 }
 
 install_zig
+
+# Third-party C libraries that are not Apple's (libsrt, used by the SRT
+# publisher through srtgo) have portable headers: the ones Debian installs
+# (libsrt-openssl-dev) are used, and only they, through a directory that
+# holds nothing else, so no Linux system header leaks into the build.
+third="$cache/include"
+mkdir -p "$third"
+if [ -d /usr/include/srt ] && [ ! -e "$third/srt" ]; then ln -s /usr/include/srt "$third/srt"; fi
+
 pkgs=("$@")
 if [ "${#pkgs[@]}" -eq 0 ]; then pkgs=(./...); fi
 arches="${DARWIN_ARCHES:-arm64 amd64}"
@@ -100,7 +109,7 @@ for goarch in $arches; do
 	# -F makes <AVFoundation/AVFoundation.h> resolve to the stub; the
 	# warnings that matter (implicit declarations, incompatible pointer
 	# types, unknown selectors) are errors so that a wrong call fails.
-	export CGO_CFLAGS="-F$sdk -O1 -Werror=implicit-function-declaration -Werror=incompatible-pointer-types -Werror=int-conversion -Werror=objc-method-access -Werror=int-to-pointer-cast -Werror=incompatible-function-pointer-types"
+	export CGO_CFLAGS="-F$sdk -I$third -O1 -Werror=implicit-function-declaration -Werror=incompatible-pointer-types -Werror=int-conversion -Werror=objc-method-access -Werror=int-to-pointer-cast -Werror=incompatible-function-pointer-types"
 	export CGO_LDFLAGS="-F$sdk"
 	start=$SECONDS
 	# Main packages would be linked, which needs the real frameworks: build
