@@ -44,8 +44,12 @@ import (
 // the size of the file itself, so a damaged or hostile file can make the
 // reader allocate at most a small multiple of its own size.
 const (
-	maxHeaderBox  = 256 << 20 // moov or moof (a 10-hour progressive moov is ~30 MB)
-	maxSampleSize = 64 << 20  // one access unit (a 4K intra frame is a few MB)
+	maxMoov = 256 << 20 // a 10-hour progressive moov is ~30 MB
+	// A moof describes a second or a few of media in a few kB. mp4ff may
+	// allocate up to ~1000x a moof's size (a 16-byte trun may announce
+	// 1024 default-valued samples), so the cap matters more than for moov.
+	maxMoof       = 16 << 20
+	maxSampleSize = 64 << 20 // one access unit (a 4K intra frame is a few MB)
 )
 
 // Options control how Run emits packets.
@@ -249,12 +253,12 @@ func decodeBox(buf []byte, pos int64) (b mp4.Box, err error) {
 	return mp4.DecodeBoxSR(uint64(pos), bits.NewFixedSliceReader(buf))
 }
 
-func (r *Reader) readBox(h boxHeader) ([]byte, error) {
+func (r *Reader) readBox(h boxHeader, limit int64) ([]byte, error) {
 	if h.truncated {
 		return nil, fmt.Errorf("box %q at offset %d runs past the end of the %d-byte file", h.typ, h.start, r.size)
 	}
-	if h.size > maxHeaderBox {
-		return nil, fmt.Errorf("box %q at offset %d is %d bytes; at most %d are accepted", h.typ, h.start, h.size, maxHeaderBox)
+	if h.size > limit {
+		return nil, fmt.Errorf("box %q at offset %d is %d bytes; at most %d are accepted", h.typ, h.start, h.size, limit)
 	}
 	buf := make([]byte, h.size)
 	if _, err := r.ra.ReadAt(buf, h.start); err != nil {
@@ -284,7 +288,7 @@ func (r *Reader) readMoov() error {
 			return err
 		}
 		if h.typ == "moov" {
-			buf, err := r.readBox(h)
+			buf, err := r.readBox(h, maxMoov)
 			if err != nil {
 				return err
 			}
@@ -574,9 +578,24 @@ func (t *track) pending() int {
 	return len(t.queue) - t.head
 }
 
-// fill reads fragments until t has a pending sample or the file ends.
+// maxQueued bounds the read-ahead: when one track has ended (audio
+// shorter than video) or a file groups long runs of one track, fill stops
+// looking for the other track's next sample once this many samples wait,
+// instead of reading the rest of the file's fragment headers into memory.
+const maxQueued = 1 << 16
+
+func (r *Reader) queued() int {
+	n := 0
+	for _, t := range r.tracks {
+		n += t.pending()
+	}
+	return n
+}
+
+// fill reads fragments until t has a pending sample, the file ends or the
+// read-ahead is full.
 func (r *Reader) fill(t *track) error {
-	for t != nil && t.pending() == 0 && !r.fragEOF {
+	for t != nil && t.pending() == 0 && !r.fragEOF && r.queued() < maxQueued {
 		if err := r.readFragment(); err != nil {
 			return err
 		}
@@ -606,7 +625,7 @@ func (r *Reader) readFragment() error {
 		if h.typ != "moof" {
 			continue
 		}
-		buf, err := r.readBox(h)
+		buf, err := r.readBox(h, maxMoof)
 		if err != nil {
 			return err
 		}
