@@ -14,7 +14,9 @@
 #     link of cmd/livecap needs the real SDK (on a Mac).
 #
 # Usage: scripts/darwin-check.sh [package patterns]   (default ./...)
-# Environment: DARWIN_ARCHES (default "arm64 amd64"), CI-safe (no stdin).
+# Environment: DARWIN_ARCHES (default "arm64 amd64"); DARWIN_CHECK_DIR runs
+# the go commands in another module (the check's own tests use throwaway
+# modules). CI-safe (no stdin).
 # Exits nonzero on any compile or vet error.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -94,6 +96,7 @@ third="$cache/include"
 mkdir -p "$third"
 if [ -d /usr/include/srt ] && [ ! -e "$third/srt" ]; then ln -s /usr/include/srt "$third/srt"; fi
 
+if [ -n "${DARWIN_CHECK_DIR:-}" ]; then cd "$DARWIN_CHECK_DIR"; fi
 pkgs=("$@")
 if [ "${#pkgs[@]}" -eq 0 ]; then pkgs=(./...); fi
 arches="${DARWIN_ARCHES:-arm64 amd64}"
