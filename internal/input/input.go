@@ -903,6 +903,9 @@ var ErrNoSamples = errors.New("input: the file holds no samples")
 // cannot be read.
 func (r *Reader) Run(ctx context.Context, out func(*media.Packet)) error {
 	r.rewind()
+	for _, t := range r.tracks {
+		t.seq = 0
+	}
 	start := time.Now()
 	var (
 		offset   time.Duration
@@ -938,6 +941,11 @@ func (r *Reader) Run(ctx context.Context, out func(*media.Packet)) error {
 			pk, err := r.packet(t, s)
 			if err != nil {
 				return fmt.Errorf("input: %w", err)
+			}
+			if len(pk.Data) == 0 {
+				// An empty sample (or one of nothing but parameter sets)
+				// is no access unit a decoder or muxer wants.
+				continue
 			}
 			if !t.passStarted {
 				t.passStarted = true
