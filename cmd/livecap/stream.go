@@ -644,5 +644,8 @@ func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *p
 	return final
 }
 
-// newAligner is replaced when the drift compensator is wired in.
-var newAligner = func(sampleRate, channels int) pipeline.AudioAligner { return nil }
+// newAligner puts the source's audio on the host clock: its sample count
+// follows the device's clock, which runs a few hundred ppm off the host's.
+func newAligner(sampleRate, channels int) pipeline.AudioAligner {
+	return clock.NewAudioAligner(sampleRate, channels)
+}
