@@ -31,6 +31,7 @@ const exitCodesHelp = `Exit codes:
   5    encoder failure
   6    streaming only: every destination gave up
   7    analyze: a measured value exceeded its limit
+  8    camera, microphone or screen recording permission denied (macOS: System Settings > Privacy & Security)
   130  a second interrupt forced an immediate stop (files stay playable up to their last fragment)`
 
 func newRootCmd() *cobra.Command {

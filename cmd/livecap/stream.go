@@ -349,6 +349,9 @@ func openSource(f *streamFlags, c *streamConfig, host *clock.Host) (capture.Sour
 	}
 	src, err := plat.Open(vr, ar, host)
 	if err != nil {
+		if errors.Is(err, capture.ErrPermission) {
+			return nil, exitcode.With(exitcode.Permission, err)
+		}
 		return nil, exitcode.With(exitcode.Device, err)
 	}
 	return src, nil

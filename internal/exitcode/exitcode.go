@@ -11,6 +11,7 @@ const (
 	Encoder     = 5   // encoder failure
 	AllGaveUp   = 6   // stream only: every destination gave up
 	Check       = 7   // analyze: a measured value exceeded its limit
+	Permission  = 8   // camera, microphone or screen recording permission denied (macOS)
 	Interrupted = 130 // a second interrupt forced an immediate stop
 )
 
