@@ -21,7 +21,7 @@ type PacketSource interface {
 // into the fan-out, without decoding or encoding. A keyframe request cannot
 // be honoured: segments then cut at the next keyframe in the input.
 func NewPackets(src PacketSource, clk clock.Clock, duration time.Duration) *Pipeline {
-	p := &Pipeline{hub: fanout.NewHub(), infoCh: make(chan struct{}), packets: src}
+	p := &Pipeline{hub: fanout.NewHub(), infoCh: make(chan struct{}), attachCh: make(chan struct{}), packets: src}
 	p.cfg.Clock = clk
 	p.cfg.Duration = duration
 	close(p.infoCh)
@@ -30,6 +30,7 @@ func NewPackets(src PacketSource, clk clock.Clock, duration time.Duration) *Pipe
 }
 
 func (p *Pipeline) runPackets(ctx context.Context) error {
+	outer := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	dur := p.cfg.Duration
@@ -47,8 +48,7 @@ func (p *Pipeline) runPackets(ctx context.Context) error {
 			p.onAudio(pk)
 		}
 	})
-	p.Attach()
-	p.hub.Close()
+	p.finish(outer)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

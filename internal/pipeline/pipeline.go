@@ -67,6 +67,7 @@ type Pipeline struct {
 
 	mu       sync.Mutex
 	attached bool
+	attachCh chan struct{} // closed by Attach
 	preroll  []*media.Packet
 	kfReqs   []time.Duration // sorted media times at which an IDR is wanted
 	kfNext   bool
@@ -88,7 +89,7 @@ type Pipeline struct {
 
 // New opens the encoders for what the source produces.
 func New(cfg Config) (*Pipeline, error) {
-	p := &Pipeline{cfg: cfg, hub: fanout.NewHub(), infoCh: make(chan struct{})}
+	p := &Pipeline{cfg: cfg, hub: fanout.NewHub(), infoCh: make(chan struct{}), attachCh: make(chan struct{})}
 	if _, _, _, ok := cfg.Source.Video(); ok {
 		ve, err := cfg.Backend.OpenVideo(cfg.Video, p.onVideo)
 		if err != nil {
@@ -161,6 +162,11 @@ func (p *Pipeline) Info(ctx context.Context) (media.StreamInfo, error) {
 // once every sink present at start has been added.
 func (p *Pipeline) Attach() {
 	p.mu.Lock()
+	if p.attached {
+		p.mu.Unlock()
+		return
+	}
+	close(p.attachCh)
 	pre := p.preroll
 	p.preroll = nil
 	for _, pk := range pre {
@@ -250,6 +256,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if p.packets != nil {
 		return p.runPackets(ctx)
 	}
+	outer := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var errMu sync.Mutex
@@ -329,9 +336,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			flushErr = exitcode.With(exitcode.Encoder, fmt.Errorf("audio encoder flush: %w", err))
 		}
 	}
-	p.Attach() // a session shorter than the sink set-up still delivers
-	p.hub.Close()
 	p.closeEncoders()
+	p.finish(outer)
 	errMu.Lock()
 	defer errMu.Unlock()
 	switch {
@@ -341,6 +347,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return srcErr
 	}
 	return flushErr
+}
+
+// finish hands everything to the sinks: a session that ended before its
+// sinks were attached (a short fast run) waits for them, unless the caller
+// gave up (ctx done), so nothing encoded is lost.
+func (p *Pipeline) finish(ctx context.Context) {
+	select {
+	case <-p.attachCh:
+	case <-ctx.Done():
+		p.Attach()
+	}
+	p.hub.Close()
 }
 
 // trimAudio cuts a buffer at end (sample-accurate); nil when it starts at
