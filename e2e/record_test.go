@@ -145,6 +145,29 @@ func TestKill9KeepsFilesPlayable(t *testing.T) {
 			t.Errorf("%s: decode errors after kill -9: %s", f, e)
 		}
 	}
+
+	// The next start finds the unfinished segment, reports it, and never
+	// overwrites it.
+	before, _ := os.ReadFile(files[1])
+	r := livecap(t, 60*time.Second, nil, "stream", "--video", "test", "--audio", "test", "--fast",
+		"--size", "160x96", "--record", dir, "--duration", "2s", "--log-format", "json")
+	if r.code != 0 {
+		t.Fatalf("restart: exit %d\n%s", r.code, tail(r.stderr, 2000))
+	}
+	if !strings.Contains(r.stderr, `"event":"segment_recovered"`) || !strings.Contains(r.stderr, filepath.Base(files[1])) {
+		t.Errorf("restart did not report the unfinished segment %s:\n%s", files[1], tail(r.stderr, 2000))
+	}
+	after := segments(t, dir)
+	if len(after) != 3 {
+		t.Fatalf("after restart: %v, want the two old files and one new", after)
+	}
+	kept, _ := os.ReadFile(files[1])
+	if len(kept) == 0 || len(kept) > len(before) || string(kept) != string(before[:len(kept)]) {
+		t.Errorf("the unfinished segment was changed beyond cutting an incomplete tail (%d -> %d bytes)", len(before), len(kept))
+	}
+	if e := decodeErrors(t, files[1]); e != "" {
+		t.Errorf("%s after recovery: %s", files[1], e)
+	}
 }
 
 // Bad input: one line naming the value and what is allowed, exit 2, and
