@@ -501,15 +501,16 @@ func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *p
 	})
 
 	var (
-		wg        sync.WaitGroup
-		sinkMu    sync.Mutex
-		recErr    error
-		recActive = c.recordDir != ""
-		pubActive = len(c.dests)
-		pubErrs   []error
-		recorder  *record.Recorder
-		pubs      []publish.Publisher
-		pubQueues []*fanout.Queue
+		wg         sync.WaitGroup
+		sinkMu     sync.Mutex
+		recErr     error
+		recActive  = c.recordDir != ""
+		pubActive  = len(c.dests)
+		pubErrs    []error
+		recorder   *record.Recorder
+		pubs       []publish.Publisher
+		pubQueues  []*fanout.Queue
+		pubCancels []context.CancelFunc
 	)
 	pubCtx, pubCancel := context.WithCancel(context.Background())
 	defer pubCancel()
@@ -563,7 +564,8 @@ func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *p
 	}
 	for _, d := range c.dests {
 		p, err := publish.New(d, publish.Options{
-			Info: info, Keyframes: pipe, Log: log, Backoff: c.backoff,
+			// Every publisher log line has an event of its own (below).
+			Info: info, Keyframes: pipe, Log: log.Level(zerolog.Disabled), Backoff: c.backoff,
 			MaxAttempts: c.maxRetries, Events: ev.publishEvent,
 		})
 		if err != nil {
@@ -574,10 +576,12 @@ func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *p
 		q := pipe.Hub().Add(p.Name(), publish.DefaultPolicy())
 		pubs = append(pubs, p)
 		pubQueues = append(pubQueues, q)
+		ctx, cancel := context.WithCancel(pubCtx)
+		pubCancels = append(pubCancels, cancel)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := p.Run(pubCtx, q)
+			err := p.Run(ctx, q)
 			pipe.Hub().Remove(q)
 			sinkMu.Lock()
 			pubActive--
@@ -602,14 +606,30 @@ func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *p
 	stopStatus()
 	// The hub is closed: the recorder drains its lossless queue; the
 	// destinations get a bounded time to send what they hold.
+	// A live destination gets up to 10 s to send what it holds; one that is
+	// not connected has nowhere to send it and stops at once.
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-time.After(10 * time.Second):
-		pubCancel()
-		<-drained
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+wait:
+	for {
+		select {
+		case <-drained:
+			break wait
+		case <-deadline:
+			pubCancel()
+			<-drained
+			break wait
+		case <-tick.C:
+			for i, p := range pubs {
+				if p.Stats().State != publish.StateLive {
+					pubCancels[i]()
+				}
+			}
+		}
 	}
+	tick.Stop()
 	publish.Cleanup()
 	if hookRunner != nil {
 		hs := hookRunner.Close(c.hookWait)
