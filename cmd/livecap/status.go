@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -18,11 +20,83 @@ import (
 )
 
 // statusInterval is how often the status line refreshes; stats events go
-// out every statsEvery.
+// out every statsEvery; rates are averaged over rateWindow so that a
+// keyframe every two seconds does not make the bitrate jump up and down.
 const (
 	statusInterval = time.Second
 	statsEvery     = 5 * time.Second
+	rateWindow     = 3 * time.Second
 )
+
+// eraseLine returns the cursor to column 0 and clears the line: the status
+// line is rewritten in place and never scrolls the terminal.
+const eraseLine = "\r\x1b[2K"
+
+// statusTerm is stderr when it is a terminal. It owns the one status line
+// at the bottom and every write to stderr goes through it, so a log line
+// never lands in the middle of the status line: it erases the status line,
+// writes the log line (which ends with a newline), and draws the status
+// line again below it.
+type statusTerm struct {
+	mu   sync.Mutex
+	out  io.Writer
+	line string // shown now; "" when no status line is shown
+	buf  []byte
+}
+
+// statusBar is the process's status line; there is only one stderr.
+var statusBar statusTerm
+
+// statusAwareWriter returns w wrapped so that log lines and the status
+// line do not interleave, when w is a terminal; otherwise w itself.
+func statusAwareWriter(w io.Writer) io.Writer {
+	if !isTerminal(w) {
+		return w
+	}
+	statusBar.mu.Lock()
+	statusBar.out = w
+	statusBar.mu.Unlock()
+	return &statusBar
+}
+
+// Write writes one log line (zerolog writes each event with one Write).
+// The erase, the line and the redraw go out in one write, so the terminal
+// never shows a half-drawn state.
+func (s *statusTerm) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.line == "" {
+		return s.out.Write(p)
+	}
+	b := append(s.buf[:0], eraseLine...)
+	b = append(b, p...)
+	b = append(b, s.line...)
+	s.buf = b
+	if _, err := s.out.Write(b); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// show draws line as the status line; "" removes the status line.
+func (s *statusTerm) show(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.out == nil {
+		s.out = os.Stderr
+	}
+	if line == "" && s.line == "" {
+		return
+	}
+	s.line = line
+	_, _ = io.WriteString(s.out, eraseLine+line)
+}
+
+// rateSample is a counter reading for the rates over rateWindow.
+type rateSample struct {
+	t             time.Time
+	bytes, frames uint64
+}
 
 type statusSource struct {
 	pipe     *pipeline.Pipeline
@@ -32,96 +106,211 @@ type statusSource struct {
 	cfg      *streamConfig
 	started  time.Time
 
-	lastT     time.Time
-	lastBytes uint64
-	lastFrame uint64
-	fps, kbps float64
+	samples   []rateSample // oldest first, spanning about rateWindow
+	fps, kbps float64      // over the samples
+	bytes     uint64       // encoded so far, all tracks
 }
 
+// sample reads the encoder's counters and updates the rates.
 func (s *statusSource) sample(now time.Time) {
 	st := s.pipe.Stats()
-	bytes := st.VideoBytes + st.AudioBytes
-	if !s.lastT.IsZero() {
-		dt := now.Sub(s.lastT).Seconds()
-		if dt > 0 {
-			s.fps = float64(st.VideoFrames-s.lastFrame) / dt
-			s.kbps = float64(bytes-s.lastBytes) * 8 / 1000 / dt
-		}
+	s.bytes = st.VideoBytes + st.AudioBytes
+	s.samples = append(s.samples, rateSample{t: now, bytes: s.bytes, frames: st.VideoFrames})
+	for len(s.samples) > 2 && now.Sub(s.samples[1].t) >= rateWindow {
+		s.samples = s.samples[1:]
 	}
-	s.lastT, s.lastBytes, s.lastFrame = now, bytes, st.VideoFrames
+	first := s.samples[0]
+	if dt := now.Sub(first.t).Seconds(); dt > 0 {
+		s.fps = float64(st.VideoFrames-first.frames) / dt
+		s.kbps = float64(s.bytes-first.bytes) * 8 / 1000 / dt
+	}
 }
 
-// line renders the one-line status a person sees on a terminal.
+// recordRate is the bytes per second the recording writes: the average so
+// far once there is one, else the configured bitrates.
+func (s *statusSource) recordRate(now time.Time) float64 {
+	if el := now.Sub(s.started).Seconds(); el >= 0.5 && s.bytes > 0 {
+		return float64(s.bytes) / el
+	}
+	return float64(s.cfg.bitrate+s.cfg.abitate) / 8
+}
+
+// diskInfo is the free space at the record folder and the time the
+// recording takes to fill it; ok is false without a recording.
+func (s *statusSource) diskInfo(now time.Time) (free uint64, full time.Duration, ok bool) {
+	if s.cfg.recordDir == "" {
+		return 0, 0, false
+	}
+	free, err := diskcheck.Free(s.cfg.recordDir)
+	if err != nil {
+		return 0, 0, false
+	}
+	if r := s.recordRate(now); r > 0 {
+		full = time.Duration(float64(free) / r * float64(time.Second))
+	}
+	return free, full, true
+}
+
+// line renders the one-line status a person sees on a terminal, cut to
+// width columns. The recording comes before the destinations: when the
+// line is cut, what is lost is the tail of a long destination list.
 func (s *statusSource) line(now time.Time, width int) string {
 	var b strings.Builder
-	el := now.Sub(s.started).Truncate(time.Second)
-	fmt.Fprintf(&b, "%s  %.0f fps  %.0f kb/s", fmtClock(el), s.fps, s.kbps)
+	fmt.Fprintf(&b, "%s  %.0f fps  %s", fmtClock(now.Sub(s.started)), s.fps, fmtRate(s.kbps*1000))
+	if r := s.recorder(); r != nil {
+		if rs := r.Stats(); rs.Path != "" {
+			fmt.Fprintf(&b, " | rec %s %s", shortName(rs.Path), diskcheck.Human(uint64(rs.Bytes)))
+		}
+	}
+	if free, full, ok := s.diskInfo(now); ok {
+		fmt.Fprintf(&b, " | free %s", diskcheck.Human(free))
+		if full > 0 {
+			fmt.Fprintf(&b, " (full in %s)", fmtLong(full))
+		}
+	}
 	for i, p := range s.pubs {
 		ps := p.Stats()
 		qs := s.queues[i].Stats()
-		fmt.Fprintf(&b, " | %s %s", p.Name(), stateText(ps))
+		fmt.Fprintf(&b, " | %s %s", shortDest(p.Name()), stateText(ps))
 		if ps.State == publish.StateLive {
-			fmt.Fprintf(&b, " %.0f kb/s", float64(ps.Bitrate)/1000)
+			fmt.Fprintf(&b, " %s", fmtRate(float64(ps.Bitrate)))
 		}
-		fmt.Fprintf(&b, " q %.1fs", qs.Duration.Seconds())
-		if d := qs.DroppedVideo; d > 0 {
-			fmt.Fprintf(&b, " drop %d", d)
-		}
-		if ps.Reconnects > 0 {
-			fmt.Fprintf(&b, " rc %d", ps.Reconnects)
-		}
+		fmt.Fprintf(&b, " q %.1fs drop %d rc %d", qs.Duration.Seconds(), qs.DroppedVideo, ps.Reconnects)
 	}
-	if r := s.recorder(); r != nil {
-		rs := r.Stats()
-		if rs.Path != "" {
-			fmt.Fprintf(&b, " | rec %s %s", shortName(rs.Path), diskcheck.Human(uint64(rs.Bytes)))
-		}
-		if free, err := diskcheck.Free(s.cfg.recordDir); err == nil {
-			fmt.Fprintf(&b, " | free %s", diskcheck.Human(free))
-			if bps := float64(s.cfg.bitrate+s.cfg.abitate) / 8; bps > 0 {
-				fmt.Fprintf(&b, " (~%s)", fmtClock(time.Duration(float64(free)/bps)*time.Second).String())
-			}
-		}
+	return truncate(b.String(), width)
+}
+
+// truncate cuts s to width-1 columns (a character in the last column makes
+// some terminals wrap, which would scroll). Unknown width: 80.
+func truncate(s string, width int) string {
+	if width <= 0 {
+		width = 80
 	}
-	out := b.String()
-	if width > 0 && len(out) > width-1 {
-		out = out[:width-1]
+	max := width - 1
+	if utf8.RuneCountInString(s) <= max {
+		return s
 	}
-	return out
+	n := 0
+	for i := range s {
+		if n == max {
+			return s[:i]
+		}
+		n++
+	}
+	return s
 }
 
 func stateText(ps publish.Stats) string {
-	if ps.State == publish.StateRetrying && ps.RetryIn > 0 {
-		return fmt.Sprintf("retrying in %ds", int(ps.RetryIn.Round(time.Second)/time.Second))
+	if ps.State == publish.StateRetrying {
+		return fmt.Sprintf("retrying in %ds", int((ps.RetryIn+time.Second-1)/time.Second))
 	}
 	return string(ps.State)
 }
 
-type clockStr string
+// shortDest drops the redaction marks from a redacted destination name:
+// on a status line "rtmp://host/app" says as much as "rtmp://host/app/****".
+func shortDest(name string) string {
+	name = strings.TrimSuffix(name, "?****")
+	return strings.TrimSuffix(name, "/****")
+}
 
-func (c clockStr) String() string { return string(c) }
+// fmtRate formats bits per second.
+func fmtRate(bps float64) string {
+	if bps >= 1e6 {
+		return fmt.Sprintf("%.1f Mb/s", bps/1e6)
+	}
+	return fmt.Sprintf("%.0f kb/s", bps/1e3)
+}
 
-func fmtClock(d time.Duration) clockStr {
+func fmtClock(d time.Duration) string {
 	d = d.Truncate(time.Second)
 	h := int(d / time.Hour)
 	m := int(d/time.Minute) % 60
 	sec := int(d/time.Second) % 60
-	return clockStr(fmt.Sprintf("%02d:%02d:%02d", h, m, sec))
+	return fmt.Sprintf("%02d:%02d:%02d", h, m, sec)
+}
+
+// fmtLong formats a long estimate coarsely: 3d4h, 12h30m, 45m, 30s.
+func fmtLong(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d/time.Hour)%24)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d/time.Minute)%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	}
+	return fmt.Sprintf("%ds", int(d/time.Second))
 }
 
 func shortName(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
 		return p[i+1:]
 	}
 	return p
 }
 
-// startStatus runs the status line (terminal) and the periodic stats event
-// (JSON logs) until the returned stop func is called.
+// destStats is one destination in a stats event.
+type destStats struct {
+	p publish.Stats
+	q fanout.Stats
+}
+
+func (d destStats) MarshalZerologObject(e *zerolog.Event) {
+	e.Str("name", d.p.Name).Str("state", string(d.p.State))
+	if d.p.State == publish.StateRetrying {
+		e.Float64("retry_in_s", d.p.RetryIn.Seconds())
+	}
+	e.Int("bitrate", d.p.Bitrate).Uint64("bytes_sent", d.p.BytesSent).
+		Float64("queue_s", d.q.Duration.Seconds()).Int("queue_bytes", d.q.Bytes).
+		Uint64("dropped_video", d.q.DroppedVideo).Uint64("dropped_audio", d.q.DroppedAudio).
+		Int("reconnects", d.p.Reconnects)
+}
+
+type destStatsList []destStats
+
+func (l destStatsList) MarshalZerologArray(a *zerolog.Array) {
+	for _, d := range l {
+		a.Object(d)
+	}
+}
+
+// statsEvent writes the periodic "stats" event.
+func (s *statusSource) statsEvent(ev *zerolog.Event, now time.Time) {
+	st := s.pipe.Stats()
+	ev = ev.Str("event", "stats").Float64("elapsed_s", now.Sub(s.started).Seconds()).
+		Float64("fps", round2(s.fps)).Float64("kbps", round2(s.kbps)).
+		Uint64("frames", st.VideoFrames).Uint64("bytes", s.bytes)
+	ds := make(destStatsList, len(s.pubs))
+	for i, p := range s.pubs {
+		ds[i] = destStats{p: p.Stats(), q: s.queues[i].Stats()}
+	}
+	ev = ev.Array("destinations", ds)
+	if r := s.recorder(); r != nil {
+		rs := r.Stats()
+		ev = ev.Str("segment", rs.Path).Int64("segment_bytes", rs.Bytes).Int("segments", rs.Segments)
+	}
+	if free, full, ok := s.diskInfo(now); ok {
+		ev = ev.Uint64("free_bytes", free).Float64("full_in_s", full.Truncate(time.Second).Seconds())
+	}
+	ev.Msg("stats")
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// startStatus runs the status line (on a terminal, without --quiet) and
+// the periodic stats event until the returned stop func is called, which
+// removes the status line.
 func startStatus(ctx context.Context, log zerolog.Logger, pipe *pipeline.Pipeline, rec func() *record.Recorder,
 	pubs []publish.Publisher, queues []*fanout.Queue, cfg *streamConfig, started time.Time) func() {
 	s := &statusSource{pipe: pipe, recorder: rec, pubs: pubs, queues: queues, cfg: cfg, started: started}
 	tty := isTerminal(os.Stderr) && !global.quiet
+	// Under a status line the stats event would only repeat it: debug.
+	statsLevel := zerolog.InfoLevel
+	if tty && !jsonLogs(os.Stderr) {
+		statsLevel = zerolog.DebugLevel
+	}
+	s.sample(started)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -129,28 +318,23 @@ func startStatus(ctx context.Context, log zerolog.Logger, pipe *pipeline.Pipelin
 		defer wg.Done()
 		t := time.NewTicker(statusInterval)
 		defer t.Stop()
-		lastStats := time.Now()
+		nextStats := started.Add(statsEvery)
 		for {
 			select {
 			case <-ctx.Done():
 				if tty {
-					fmt.Fprint(os.Stderr, "\r\x1b[2K")
+					statusBar.show("")
 				}
 				return
 			case now := <-t.C:
 				s.sample(now)
 				if tty {
-					fmt.Fprint(os.Stderr, "\r\x1b[2K"+s.line(now, termWidth()))
+					statusBar.show(s.line(now, termWidth()))
 				}
-				if now.Sub(lastStats) >= statsEvery {
-					lastStats = now
-					st := pipe.Stats()
-					e := log.Info().Str("event", "stats").Dur("elapsed", now.Sub(started)).
-						Float64("fps", s.fps).Float64("kbps", s.kbps).Uint64("frames", st.VideoFrames)
-					if tty {
-						e = log.Debug().Str("event", "stats").Float64("fps", s.fps)
-					}
-					e.Msg("stats")
+				// A tick may come a little early: half an interval of slack.
+				if !now.Before(nextStats.Add(-statusInterval / 2)) {
+					nextStats = nextStats.Add(statsEvery)
+					s.statsEvent(log.WithLevel(statsLevel), now)
 				}
 			}
 		}
