@@ -82,10 +82,10 @@ func newLogger(w io.Writer) zerolog.Logger {
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	if global.logFormat == "console" || (global.logFormat == "auto" && isTerminal(w)) {
-		cw := zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05", NoColor: os.Getenv("NO_COLOR") != ""}
+		cw := zerolog.ConsoleWriter{Out: statusAwareWriter(w), TimeFormat: "15:04:05", NoColor: os.Getenv("NO_COLOR") != ""}
 		return zerolog.New(cw).Level(lvl).With().Timestamp().Logger()
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+	return zerolog.New(statusAwareWriter(w)).Level(lvl).With().Timestamp().Logger()
 }
 
 func isTerminal(w io.Writer) bool {
