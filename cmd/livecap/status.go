@@ -230,11 +230,11 @@ func fmtClock(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d:%02d", h, m, sec)
 }
 
-// fmtLong formats a long estimate coarsely: 3d4h, 12h30m, 45m, 30s.
+// fmtLong formats a long estimate coarsely: 34d, 12h30m, 45m, 30s.
 func fmtLong(d time.Duration) string {
 	switch {
 	case d >= 48*time.Hour:
-		return fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d/time.Hour)%24)
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 	case d >= time.Hour:
 		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d/time.Minute)%60)
 	case d >= time.Minute:
