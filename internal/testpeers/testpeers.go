@@ -242,6 +242,18 @@ func (s *SRTListener) Pause() { _ = s.cmd.Process.Signal(syscall.SIGSTOP) }
 // Resume continues a paused listener.
 func (s *SRTListener) Resume() { _ = s.cmd.Process.Signal(syscall.SIGCONT) }
 
+// Kill ends the listener abruptly (SIGKILL), as a crash would, and closes
+// Out; Start brings it back on the same port.
+func (s *SRTListener) Kill() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.done
+	s.out.Close()
+	s.cmd = nil
+}
+
 // Stop ends the listener and closes Out.
 func (s *SRTListener) Stop() {
 	if s.cmd == nil {
