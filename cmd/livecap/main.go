@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/rs/zerolog"
+
 	"github.com/livecap/livecap/internal/exitcode"
 )
 
@@ -35,5 +37,11 @@ func run(args []string) int {
 }
 
 func printError(err error) {
+	if jsonLogs(os.Stderr) {
+		// Scripts read JSON logs as one object per line: the last line too.
+		l := zerolog.New(os.Stderr).With().Timestamp().Logger()
+		l.Error().Str("error", redactError(err)).Msg("livecap: " + redactError(err))
+		return
+	}
 	fmt.Fprintf(os.Stderr, "livecap: %s\n", redactError(err))
 }

@@ -553,11 +553,7 @@ func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *p
 			sinkMu.Lock()
 			recErr = err
 			recActive = false
-			if err != nil {
-				ev.emit(zerolog.ErrorLevel, "recording_stopped", "recording stopped: "+err.Error(), func(e *zerolog.Event) {
-					e.Str("reason", err.Error())
-				})
-			}
+			// The recorder has reported recording_stopped itself (Events).
 			sinkEnded()
 			sinkMu.Unlock()
 		}()
