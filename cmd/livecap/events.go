@@ -9,7 +9,7 @@ import (
 )
 
 // events writes lifecycle events: with --log-format json, one JSON object
-// per line with an "event" field naming the type (schema in the README).
+// per line with an "event" field naming the type (schema in docs/events.md).
 type events struct {
 	log zerolog.Logger
 	// onSegment, when set, runs after each segment is closed and synced.
@@ -92,8 +92,11 @@ func (e *events) publishEvent(p publish.Event) {
 		if p.Error != "" {
 			z.Str("error", p.Error)
 		}
-		if p.Type == publish.EventReconnecting {
+		switch p.Type {
+		case publish.EventReconnecting:
 			z.Int("attempt", p.Attempt).Float64("delay_s", p.Delay.Seconds())
+		case publish.EventGaveUp:
+			z.Int("attempts", p.Attempt)
 		}
 		if p.Type == publish.EventFramesDropped {
 			z.Uint64("dropped_video", p.DroppedVideo).Uint64("dropped_audio", p.DroppedAudio)
