@@ -12,11 +12,25 @@
 #
 # The input is made once with ffmpeg and cached in .cache/ (a few minutes
 # of encoding the first time; BENCH_INPUT=FILE uses another file).
+#
+# Read as fast as possible, the input outruns any RTMP connection: ffmpeg's
+# fifo with drop_pkts_on_overflow=1 (as in bench-vs-ffmpeg.sh) then reports
+# "FIFO queue full" and drops nearly the whole stream (nginx receives under
+# 1 kB), so ffmpeg would be measured doing a fraction of the job. Here its
+# fifo blocks instead (BENCH_FIFO_DROP=1 restores dropping). The table ends
+# with the bytes nginx received from each side: livecap's publisher queue
+# drops whole GOPs when the server falls behind, by design.
+#
+# -tag:v 7 -tag:a 10: with -c copy the tee passes the MP4 codec tags (avc1,
+# mp4a) to every output, and FFmpeg 5.1's flv muxer refuses them ("Tag avc1
+# incompatible with output codec id 27") and publishes nothing; 7 and 10 are
+# FLV's own ids for H.264 and AAC, and the mp4 segments still get avc1/mp4a.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench/lib.sh
 
 runs="${BENCH_RUNS:-3}"
+drop="${BENCH_FIFO_DROP:-0}"
 sides="${BENCH_SIDES:-livecap ffmpeg}"
 input="${BENCH_INPUT:-.cache/bench-720p30-10min.mp4}"
 
@@ -55,8 +69,8 @@ for run in $(seq 1 "$runs"); do
 			;;
 		ffmpeg)
 			bench_measure ffmpeg "$run" ffmpeg -hide_banner -nostdin -loglevel warning \
-				-i "$input" -c copy -f tee -map 0:v -map 0:a \
-				"[f=fifo:fifo_format=flv:drop_pkts_on_overflow=1:attempt_recovery=1:onfail=ignore]$url|[f=segment:segment_time=30:segment_format=mp4:segment_format_options=movflags=frag_keyframe+empty_moov+default_base_moof]$rec/ff-%03d.mp4"
+				-i "$input" -c copy -tag:v 7 -tag:a 10 -f tee -map 0:v -map 0:a \
+				"[f=fifo:fifo_format=flv:drop_pkts_on_overflow=$drop:attempt_recovery=1:onfail=ignore]$url|[f=segment:segment_time=30:segment_format=mp4:segment_format_options=movflags=frag_keyframe+empty_moov+default_base_moof]$rec/ff-%03d.mp4"
 			;;
 		*) bench_die "unknown side $side (livecap, ffmpeg)" ;;
 		esac
@@ -69,7 +83,7 @@ done
 
 echo
 printf 'Copy only (no encoding): %.0f s of 1280x720@30 H.264 4 Mbit/s + AAC from %s, as fast as possible,\n' "$media_secs" "$input"
-echo "RTMP to local nginx + fragmented MP4 segments of 30 s; medians of $runs run(s)"
+echo "RTMP to local nginx + fragmented MP4 segments of 30 s; ffmpeg fifo drop_pkts_on_overflow=$drop; medians of $runs run(s)"
 echo
 # shellcheck disable=SC2086
 bench_table $sides
