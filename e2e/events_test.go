@@ -37,9 +37,9 @@ var eventSchema = map[string]struct{ required, optional map[string]string }{
 		optional: map[string]string{"width": kNum, "height": kNum, "fps": kNum, "video_bitrate": kNum,
 			"sample_rate": kNum, "channels": kNum, "audio_bitrate": kNum, "record_dir": kStr, "format": kStr, "segment_s": kNum},
 	},
-	"segment_opened":    {required: map[string]string{"path": kStr, "index": kNum}},
-	"segment_closed":    {required: map[string]string{"path": kStr, "index": kNum, "duration_s": kNum, "bytes": kNum, "frames": kNum}},
-	"segment_recovered": {required: map[string]string{"path": kStr, "size": kNum, "kept": kNum, "fragments": kNum, "repaired": kBool, "problem": kStr}},
+	"segment_opened":        {required: map[string]string{"path": kStr, "index": kNum}},
+	"segment_closed":        {required: map[string]string{"path": kStr, "index": kNum, "duration_s": kNum, "bytes": kNum, "frames": kNum}},
+	"segment_recovered":     {required: map[string]string{"path": kStr, "size": kNum, "kept": kNum, "fragments": kNum, "repaired": kBool, "problem": kStr}},
 	"destination_connected": {required: map[string]string{"destination": kStr}},
 	"destination_lost":      {required: map[string]string{"destination": kStr, "error": kStr}},
 	"reconnecting": {
