@@ -255,8 +255,10 @@ func faultSigkill(t *testing.T, plan faultPlan, table *faultTable) {
 	p := startRun(t, nil, append(realtimeArgs(dir, "--rtmp", ngx.URL(key)), "--segment", "10s")...)
 	started := p.mustEvent("segment_opened", time.Time{}, 20*time.Second)
 	p.mustEvent("destination_connected", time.Time{}, 20*time.Second)
-	// Into the second segment, half-way through a fragment.
-	time.Sleep(time.Until(started.Time.Add(12500 * time.Millisecond)))
+	// Into the second segment, two and a half fragments in: half-way
+	// through one.
+	second := p.mustEvent("segment_opened", started.Time, 30*time.Second)
+	time.Sleep(time.Until(second.Time.Add(2500 * time.Millisecond)))
 	tKill := time.Now()
 	p.kill()
 	peak := p.peakRSS(time.Time{}, tKill)
