@@ -524,7 +524,7 @@ func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *p
 	}
 	var hookRunner *hooks.Runner
 	if len(c.hookArgv) > 0 {
-		hookRunner, err = hooks.New(c.hookArgv, log, hooks.Options{OnEvent: ev.hookEvent})
+		hookRunner, err = hooks.New(c.hookArgv, log.Level(zerolog.Disabled), hooks.Options{OnEvent: ev.hookEvent}) // its events are logged
 		if err != nil {
 			stop()
 			<-pipeDone

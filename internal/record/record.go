@@ -260,7 +260,7 @@ func (r *Recorder) Run(ctx context.Context, q *fanout.Queue) error {
 	}
 	r.emit(Event{Type: RecordingStopped, Err: err})
 	if err != nil {
-		r.o.Log.Error().Err(err).Msg("recording stopped")
+		r.o.Log.Debug().Err(err).Msg("recording stopped") // the recording_stopped event reports it
 	} else {
 		r.o.Log.Info().Int("segments", r.index).Msg("recording finished")
 	}
