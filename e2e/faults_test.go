@@ -690,8 +690,11 @@ func (r *run) saveLog() {
 	}
 }
 
-// interrupt sends SIGINT and waits for the exit code.
+// interrupt sends SIGINT and waits for the exit code. It stops right
+// after a stats event, so that recordingLoss can attribute every gap but
+// the last few frames to the source or to livecap.
 func (r *run) interrupt(timeout time.Duration) int {
+	r.waitEvent("stats", time.Now(), 6*time.Second)
 	_ = r.cmd.Process.Signal(syscall.SIGINT)
 	return r.wait(timeout)
 }
