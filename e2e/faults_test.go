@@ -255,10 +255,12 @@ func faultSigkill(t *testing.T, plan faultPlan, table *faultTable) {
 	p := startRun(t, nil, append(realtimeArgs(dir, "--rtmp", ngx.URL(key)), "--segment", "10s")...)
 	started := p.mustEvent("segment_opened", time.Time{}, 20*time.Second)
 	p.mustEvent("destination_connected", time.Time{}, 20*time.Second)
-	// Into the second segment, two and a half fragments in: half-way
-	// through one.
+	// Into the second segment, half-way through a fragment, and half a
+	// second after a stats event so that a gap before the kill can be
+	// told from a frame the source skipped (recordingLoss).
 	second := p.mustEvent("segment_opened", started.Time, 30*time.Second)
-	time.Sleep(time.Until(second.Time.Add(2500 * time.Millisecond)))
+	stats := p.mustEvent("stats", second.Time.Add(time.Second), 10*time.Second)
+	time.Sleep(time.Until(stats.Time.Add(500 * time.Millisecond)))
 	tKill := time.Now()
 	p.kill()
 	peak := p.peakRSS(time.Time{}, tKill)
