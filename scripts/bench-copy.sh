@@ -74,9 +74,9 @@ for run in $(seq 1 "$runs"); do
 			;;
 		*) bench_die "unknown side $side (livecap, ffmpeg)" ;;
 		esac
-		read -r nfiles rsecs < <(bench_recorded "$rec")
+		read -r nfiles rsecs rkbps < <(bench_recorded "$rec")
 		sleep 0.5 # nginx logs a session once it has closed it
-		echo "$nfiles $rsecs $(bench_published "$side-$run")" >"$BENCH_TMP/$side.recorded"
+		echo "$nfiles $rsecs $rkbps $(bench_published "$side-$run")" >"$BENCH_TMP/$side.recorded"
 		rm -rf "$rec"
 	done
 done
@@ -89,6 +89,6 @@ echo
 bench_table $sides
 echo
 for side in $sides; do
-	read -r n s b <"$BENCH_TMP/$side.recorded"
-	echo "$side (last run): recorded $n segment file(s), ${s} s of media; nginx received $b bytes"
+	read -r n s k b <"$BENCH_TMP/$side.recorded"
+	echo "$side (last run): recorded $n segment file(s), ${s} s of media at $k kbit/s; nginx received $b bytes"
 done

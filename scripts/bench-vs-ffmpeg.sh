@@ -12,7 +12,17 @@
 #
 # ffmpeg's tee sends the RTMP output through its fifo muxer so that a slow
 # server cannot block the recording, which is what livecap's per-sink queues
-# do. Needs ffmpeg (with libx264), nginx-light, libnginx-mod-rtmp, time.
+# do.
+#
+# The two synthetic sources differ: ffmpeg's testsrc2 is busy enough that
+# x264 spends the whole 4 Mbit/s on it, livecap's test source (colour bars,
+# a moving square, counters) is simpler and comes out far below the target.
+# The last lines print the recorded bit rate of each side; read the CPU
+# ratio with that in mind. BENCH_FFMPEG_VIDEO sets ffmpeg's lavfi video
+# source (default testsrc2=size=1280x720:rate=30; for example
+# smptehdbars=size=1280x720:rate=30 is closer to livecap's).
+#
+# Needs ffmpeg (with libx264), nginx-light, libnginx-mod-rtmp, time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench/lib.sh
@@ -22,6 +32,7 @@ secs="${BENCH_SECONDS:-60}"
 sides="${BENCH_SIDES:-livecap ffmpeg}"
 export LIVECAP_X264_PRESET="${LIVECAP_X264_PRESET:-veryfast}"
 preset="$LIVECAP_X264_PRESET"
+ffvideo="${BENCH_FFMPEG_VIDEO:-testsrc2=size=1280x720:rate=30}"
 
 bench_need
 bench_tmp
@@ -49,7 +60,7 @@ for run in $(seq 1 "$runs"); do
 			# muxer and options; the fifo wraps the flv muxer; the segment
 			# muxer passes movflags on to its mp4 muxer.
 			bench_measure ffmpeg "$run" ffmpeg -hide_banner -nostdin -loglevel warning \
-				-re -f lavfi -i "testsrc2=size=1280x720:rate=30" \
+				-re -f lavfi -i "$ffvideo" \
 				-re -f lavfi -i "sine=frequency=1000:sample_rate=48000" \
 				-t "$secs" -c:v libx264 -preset "$preset" -tune zerolatency \
 				-b:v 4M -maxrate 4M -bufsize 4M -g 60 -bf 0 \
@@ -59,21 +70,21 @@ for run in $(seq 1 "$runs"); do
 			;;
 		*) bench_die "unknown side $side (livecap, ffmpeg)" ;;
 		esac
-		read -r nfiles rsecs < <(bench_recorded "$rec")
+		read -r nfiles rsecs rkbps < <(bench_recorded "$rec")
 		sleep 0.5 # nginx logs a session once it has closed it
-		echo "$nfiles $rsecs $(bench_published "$side-$run")" >"$BENCH_TMP/$side.recorded"
+		echo "$nfiles $rsecs $rkbps $(bench_published "$side-$run")" >"$BENCH_TMP/$side.recorded"
 		rm -rf "$rec"
 	done
 done
 
 echo
-echo "Whole job: ${secs}s of 1280x720@30 synthetic video + 48 kHz tone, x264 $preset 4 Mbit/s keyint 2 s,"
+echo "Whole job: ${secs}s of 1280x720@30 synthetic video (ffmpeg: $ffvideo) + 48 kHz tone, x264 $preset 4 Mbit/s keyint 2 s,"
 echo "RTMP to local nginx + fragmented MP4 segments of 30 s; medians of $runs run(s)"
 echo
 # shellcheck disable=SC2086
 bench_table $sides
 echo
 for side in $sides; do
-	read -r n s b <"$BENCH_TMP/$side.recorded"
-	echo "$side (last run): recorded $n segment file(s), ${s} s of media; nginx received $b bytes"
+	read -r n s k b <"$BENCH_TMP/$side.recorded"
+	echo "$side (last run): recorded $n segment file(s), ${s} s of media at $k kbit/s; nginx received $b bytes"
 done

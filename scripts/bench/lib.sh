@@ -138,18 +138,29 @@ print(f"{cpu:.2f} {secs:.2f} {rss:.1f}")
 EOF
 }
 
-# bench_recorded DIR prints "files seconds" for the MP4 segments in DIR
-# (media duration summed as ffprobe reads it), so the table shows that each
-# side did the whole job.
+# bench_recorded DIR prints "files seconds kbit/s" for the MP4 segments in
+# DIR (media duration summed as ffprobe reads it; bit rate of the files), so
+# the table shows that each side did the whole job, and at what bit rate.
 bench_recorded() {
-	local dir="$1" n=0 total=0 f d
+	local dir="$1" f
+	local files=()
 	for f in "$dir"/*.mp4 "$dir"/*.mov; do
-		[ -f "$f" ] || continue
-		n=$((n + 1))
-		d="$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$f" 2>/dev/null || echo 0)"
-		total="$(python3 -c "print(${total} + float('${d:-0}' or 0))" 2>/dev/null || echo "$total")"
+		[ -f "$f" ] && files+=("$f")
 	done
-	printf '%s %.1f\n' "$n" "$total"
+	python3 - "${files[@]}" <<'EOF2'
+import os, subprocess, sys
+n, secs, size = 0, 0.0, 0
+for f in sys.argv[1:]:
+    n += 1
+    size += os.path.getsize(f)
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", f],
+                         capture_output=True, text=True).stdout.strip()
+    try:
+        secs += float(out)
+    except ValueError:
+        pass
+print(n, "%.1f" % secs, "%.0f" % (size * 8 / secs / 1000 if secs else 0))
+EOF2
 }
 
 # bench_published NAME prints the bytes nginx received from the publisher
