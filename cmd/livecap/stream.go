@@ -638,7 +638,7 @@ wait:
 	switch {
 	case perr != nil:
 		final = perr
-	case recErr != nil && errors.Is(recErr, record.ErrDiskLow):
+	case recErr != nil && (errors.Is(recErr, record.ErrDiskLow) || errors.Is(recErr, record.ErrDiskFull)):
 		final = exitcode.With(exitcode.Disk, recErr)
 	case recErr != nil:
 		final = exitcode.With(exitcode.Failure, recErr)
