@@ -655,7 +655,9 @@ wait:
 	// A recording that stopped for disk while streams went on is not the
 	// session's failure once the session is over by the user's choice.
 	ev.emit(zerolog.InfoLevel, "stopped", "stopped", func(e *zerolog.Event) {
-		e.Str("reason", reason).Int("exit_code", code).Float64("elapsed_s", time.Since(started).Seconds())
+		st := pipe.Stats()
+		e.Str("reason", reason).Int("exit_code", code).Float64("elapsed_s", time.Since(started).Seconds()).
+			Uint64("frames", st.VideoFrames).Uint64("source_skipped", st.SourceSkipped)
 		if final != nil {
 			e.Str("error", redactError(final))
 		}

@@ -53,7 +53,7 @@ type Stats struct {
 	Keyframes     uint64
 	ForcedIDR     uint64
 	LastVideoPTS  time.Duration
-	SourceSkipped uint64 // frames the source delivered after Duration, ignored
+	SourceSkipped uint64 // frames the source dropped because it fell behind real time
 }
 
 // Pipeline runs capture → encode → fan-out.
@@ -389,12 +389,22 @@ func (p *Pipeline) closeEncoders() {
 // Stats returns the encode-stage counters.
 func (p *Pipeline) Stats() Stats {
 	return Stats{
-		VideoFrames:  p.videoFrames.Load(),
-		AudioPackets: p.audioPkts.Load(),
-		VideoBytes:   p.videoBytes.Load(),
-		AudioBytes:   p.audioBytes.Load(),
-		Keyframes:    p.keyframes.Load(),
-		ForcedIDR:    p.forced.Load(),
-		LastVideoPTS: time.Duration(p.lastVPTS.Load()),
+		VideoFrames:   p.videoFrames.Load(),
+		AudioPackets:  p.audioPkts.Load(),
+		VideoBytes:    p.videoBytes.Load(),
+		AudioBytes:    p.audioBytes.Load(),
+		Keyframes:     p.keyframes.Load(),
+		ForcedIDR:     p.forced.Load(),
+		LastVideoPTS:  time.Duration(p.lastVPTS.Load()),
+		SourceSkipped: p.sourceSkipped(),
 	}
+}
+
+// sourceSkipped is how many frames the source dropped because capture or
+// encoding fell behind real time (a camera's dropped frames).
+func (p *Pipeline) sourceSkipped() uint64 {
+	if s, ok := p.cfg.Source.(interface{ Skipped() uint64 }); ok {
+		return s.Skipped()
+	}
+	return 0
 }
