@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
-	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
 	flvtag "github.com/yutopp/go-flv/tag"
 
 	"github.com/livecap/livecap/internal/media"
@@ -40,21 +38,36 @@ func BenchmarkFLVVideoTag(b *testing.B) {
 	}
 }
 
+// BenchmarkTSAccessUnit is the SRT path without the socket: AVCC split,
+// AUD, PES and TS packets (mediacommon), into a discarding writer.
 func BenchmarkTSAccessUnit(b *testing.B) {
 	p := benchAU()
-	s := &srtSession{}
-	s.vt = &mpegts.Track{Codec: &tscodecs.H264{}}
-	s.mux = &mpegts.Writer{W: io.Discard, Tracks: []*mpegts.Track{s.vt}}
-	if err := s.mux.Initialize(); err != nil {
+	p.Data[4] = 0x65 // an IDR, so that the first packet starts the timeline
+	p.Key = true
+	m, err := newTSMuxer(io.Discard, benchInfo())
+	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(p.Data)))
+	if _, err := m.write(p); err != nil {
+		b.Fatal(err)
+	}
+	q := *benchAU()
+	b.SetBytes(int64(len(q.Data)))
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		s.nalus, _ = splitAVCC(s.nalus[:0], p.Data)
-		t := ts90k(time.Duration(i) * time.Second / 30)
-		if err := s.mux.WriteH264(s.vt, t, t, s.nalus); err != nil {
-			b.Fatal(err)
+		q.DTS = time.Duration(i) * time.Second / 30
+		q.PTS = q.DTS
+		if sent, err := m.write(&q); err != nil || !sent {
+			b.Fatal(sent, err)
 		}
+	}
+}
+
+func benchInfo() media.StreamInfo {
+	return media.StreamInfo{
+		Video: &media.VideoConfig{Width: 1280, Height: 720, FPS: 30,
+			SPS: []byte{0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40, 0x50, 0x05, 0xbb, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0xc0, 0xf1, 0x83, 0x19, 0x60},
+			PPS: []byte{0x68, 0xeb, 0xe3, 0xcb, 0x22, 0xc0}},
+		Audio: &media.AudioConfig{SampleRate: 48000, Channels: 1, ASC: []byte{0x11, 0x88}, Priming: 1024, FrameSize: 1024},
 	}
 }

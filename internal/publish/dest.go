@@ -31,6 +31,7 @@ type Destination struct {
 	PBKeyLen   int // 0, 16, 24 or 32
 	LatencyMS  int // -1 when not given
 
+	appPath  string // App as escaped in the URL: what Redacted shows
 	redacted string
 	secrets  []string
 }
@@ -87,6 +88,7 @@ func (d *Destination) parseRTMP(u *url.URL) error {
 		return fmt.Errorf("an RTMP URL needs an application and a stream key: %s://host/app/key", d.Scheme)
 	}
 	app, key := path[:i], path[i+1:]
+	d.appPath = app
 	var err error
 	if d.App, err = url.PathUnescape(app); err != nil {
 		return fmt.Errorf("application path is not valid URL escaping")
@@ -116,36 +118,48 @@ func (d *Destination) parseSRT(u *url.URL) error {
 	if d.Port == 0 {
 		return fmt.Errorf("an SRT URL needs a port: srt://host:port")
 	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return fmt.Errorf("query string is not valid")
-	}
-	for k, v := range q {
+	// Parameters in the order given (not url.ParseQuery's map), so that
+	// a URL with two mistakes always reports the same first one.
+	seen := map[string]bool{}
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		if kv == "" {
+			continue
+		}
+		ek, ev, _ := strings.Cut(kv, "=")
+		k, err1 := url.QueryUnescape(ek)
+		v, err2 := url.QueryUnescape(ev)
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("query string is not valid URL escaping")
+		}
+		if seen[k] {
+			return fmt.Errorf("query parameter %q is given twice", k)
+		}
+		seen[k] = true
 		switch k {
 		case "streamid":
-			d.StreamID = v[0]
-			d.secrets = append(d.secrets, v[0], url.QueryEscape(v[0]))
+			d.StreamID = v
+			d.secrets = append(d.secrets, v, ev)
 		case "passphrase":
-			d.Passphrase = v[0]
-			d.secrets = append(d.secrets, v[0], url.QueryEscape(v[0]))
-			if n := len(v[0]); n < 10 || n > 79 {
+			d.Passphrase = v
+			d.secrets = append(d.secrets, v, ev)
+			if n := len(v); n < 10 || n > 79 {
 				return fmt.Errorf("passphrase has %d characters, SRT allows 10 to 79", n)
 			}
 		case "pbkeylen":
-			n, err := strconv.Atoi(v[0])
+			n, err := strconv.Atoi(v)
 			if err != nil || (n != 0 && n != 16 && n != 24 && n != 32) {
-				return fmt.Errorf("pbkeylen %q is not one of 0, 16, 24, 32", v[0])
+				return fmt.Errorf("pbkeylen %q is not one of 0, 16, 24, 32", v)
 			}
 			d.PBKeyLen = n
 		case "latency":
-			n, err := strconv.Atoi(v[0])
+			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > 60000 {
-				return fmt.Errorf("latency %q is not a number of milliseconds in 0..60000", v[0])
+				return fmt.Errorf("latency %q is not a number of milliseconds in 0..60000", v)
 			}
 			d.LatencyMS = n
 		case "mode":
-			if v[0] != "caller" && v[0] != "client" {
-				return fmt.Errorf("mode %q is not supported: livecap is always the SRT caller", v[0])
+			if v != "caller" && v != "client" {
+				return fmt.Errorf("mode %q is not supported: livecap is always the SRT caller", v)
 			}
 		default:
 			return fmt.Errorf("query parameter %q is not supported (allowed: streamid, passphrase, pbkeylen, latency)", k)
@@ -187,10 +201,13 @@ func (d *Destination) redactedForm() string {
 		}
 		return s
 	default:
-		if d.App == "" {
+		// The application as escaped in the URL: unescaped, it could hold
+		// a line break or a '?', and the redacted form must stay one line
+		// and parse as the same URL.
+		if d.appPath == "" {
 			return d.Scheme + "://" + host + "/****"
 		}
-		return d.Scheme + "://" + host + "/" + d.App + "/****"
+		return d.Scheme + "://" + host + "/" + d.appPath + "/****"
 	}
 }
 
@@ -214,7 +231,9 @@ func (d *Destination) scrub(s string) string {
 }
 
 var (
-	urlRe    = regexp.MustCompile(`(?i)\b(rtmps?|srt)://[^\s"'<>]*[^\s"'<>:;,.)]`)
+	// No \b before the scheme: "xrtmp://h/app/KEY" (a URL glued to the
+	// text before it) must be caught as well.
+	urlRe    = regexp.MustCompile(`(?i)(rtmps?|srt)://[^\s"'<>]*[^\s"'<>:;,.)]`)
 	secretRe = regexp.MustCompile(`(?i)\b(streamid|passphrase|key|token|secret|password|pass|auth)=[^&\s"'<>]*`)
 )
 

@@ -3,6 +3,7 @@ package publish
 import (
 	"encoding/binary"
 	"math"
+	"time"
 
 	flvtag "github.com/yutopp/go-flv/tag"
 
@@ -34,6 +35,69 @@ func flvVideoHeader(b []byte, key bool, pt flvtag.AVCPacketType) {
 func flvAudioHeader(b []byte, pt flvtag.AACPacketType) {
 	b[0] = byte(flvtag.SoundFormatAAC)<<4 | byte(flvtag.SoundRate44kHz)<<2 | byte(flvtag.SoundSize16Bit)<<1 | byte(flvtag.SoundTypeStereo)
 	b[1] = byte(pt)
+}
+
+// flvTimeline maps packets onto one RTMP connection's timeline: FLV time 0
+// is the first video keyframe sent; audio uses the same offset, so A/V sync
+// is exact. RTMP timestamps are 32-bit milliseconds that wrap after 49.7
+// days; comparisons are done modulo 2^32 (serial arithmetic) so that a
+// long stream wraps like RTMP expects instead of freezing its clock.
+type flvTimeline struct {
+	started      bool
+	base         time.Duration
+	lastV, lastA uint32
+	haveA        bool
+	// waitKey: a video access unit could not be sent, so the rest of its
+	// GOP cannot be decoded: video resumes at the next keyframe.
+	waitKey bool
+}
+
+// stamp returns the RTMP timestamp of p, or ok false for a packet that is
+// not to be sent: media before the first keyframe, an empty access unit,
+// one too large for an RTMP message (and video after it until a keyframe).
+// Per track, timestamps never go backwards (a late packet gets the last
+// one), since servers and players reject or mishandle that.
+func (t *flvTimeline) stamp(p *media.Packet) (ts uint32, ok bool) {
+	if len(p.Data) == 0 {
+		return 0, false
+	}
+	if p.Kind == media.Video {
+		if len(p.Data)+flvVideoHeaderLen > rtmpMaxMessage {
+			t.waitKey = true
+			return 0, false
+		}
+		if t.waitKey {
+			if !p.Key {
+				return 0, false
+			}
+			t.waitKey = false
+		}
+	} else if len(p.Data)+flvAudioHeaderLen > rtmpMaxMessage {
+		return 0, false
+	}
+	if !t.started {
+		if p.Kind != media.Video || !p.Key {
+			return 0, false // media starts at a video keyframe
+		}
+		t.started, t.base = true, p.DTS
+	}
+	if p.DTS < t.base {
+		return 0, false // audio from before the first keyframe sent
+	}
+	// Unsigned: DTS-base cannot overflow, whatever the two values.
+	ts = uint32((uint64(p.DTS) - uint64(t.base) + uint64(time.Millisecond/2)) / uint64(time.Millisecond))
+	if p.Kind == media.Video {
+		if int32(ts-t.lastV) < 0 {
+			ts = t.lastV
+		}
+		t.lastV = ts
+	} else {
+		if t.haveA && int32(ts-t.lastA) < 0 {
+			ts = t.lastA
+		}
+		t.lastA, t.haveA = ts, true
+	}
+	return ts, true
 }
 
 // avcDecoderConfig builds the AVCDecoderConfigurationRecord (ISO 14496-15

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/livecap/livecap/internal/clock"
 	"github.com/livecap/livecap/internal/fanout"
 	"github.com/livecap/livecap/internal/testpeers"
 )
@@ -72,6 +73,7 @@ type harness struct {
 	evMu   sync.Mutex
 	errc   chan error
 	cancel context.CancelFunc
+	clk    *clock.Host
 }
 
 type syncBuf struct {
@@ -92,8 +94,11 @@ func start(t *testing.T, pk *testpeers.Packets, url string, o Options) *harness 
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, pk: pk, hub: fanout.NewHub(), logBuf: &syncBuf{}, errc: make(chan error, 1)}
+	h := &harness{t: t, pk: pk, hub: fanout.NewHub(), logBuf: &syncBuf{}, errc: make(chan error, 1), clk: clock.NewHost()}
 	o.Info = pk.Info
+	if o.Clock == nil {
+		o.Clock = h.clk
+	}
 	o.Keyframes = pk
 	o.Log = zerolog.New(h.logBuf)
 	o.Events = func(e Event) { h.evMu.Lock(); h.events = append(h.events, e); h.evMu.Unlock() }
@@ -111,10 +116,26 @@ func start(t *testing.T, pk *testpeers.Packets, url string, o Options) *harness 
 	return h
 }
 
-// play feeds the packets in real time, then ends the stream and waits for
-// the publisher to drain and return.
+// play feeds the packets in real time, each stamped as just encoded (a
+// copy: the prepared packets are shared between tests), then ends the
+// stream and waits for the publisher to drain and return.
 func (h *harness) play(ctx context.Context) error {
-	h.pk.Play(ctx, h.hub)
+	start := time.Now()
+	first := h.pk.Packets[0].DTS
+	for _, pk := range h.pk.Packets {
+		if d := time.Until(start.Add(pk.DTS - first)); d > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(d):
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		c := *pk
+		c.Encoded = h.clk.Now()
+		h.hub.Publish(&c)
+	}
 	h.hub.Close()
 	select {
 	case err := <-h.errc:
@@ -122,6 +143,24 @@ func (h *harness) play(ctx context.Context) error {
 	case <-time.After(15 * time.Second):
 		h.cancel()
 		return <-h.errc
+	}
+}
+
+// checkLatency checks that every packet sent was timed, consistently.
+func (h *harness) checkLatency() {
+	h.t.Helper()
+	st := h.p.Stats()
+	l, w := st.Latency, st.WriteLatency
+	h.t.Logf("latency encoder→socket %v; write alone %v", l, w)
+	if l.Count == 0 || w.Count != l.Count {
+		h.t.Errorf("latency counted %d packets, write latency %d", l.Count, w.Count)
+	}
+	if l.P50 > l.P99 || l.P99 > l.Max || w.P50 > w.P99 || w.P99 > w.Max {
+		h.t.Errorf("percentiles out of order: %+v %+v", l, w)
+	}
+	// The write is part of the whole: per packet, encoded <= write start.
+	if w.Max > l.Max {
+		h.t.Errorf("write latency max %v over the whole latency max %v", w.Max, l.Max)
 	}
 }
 

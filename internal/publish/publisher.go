@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/livecap/livecap/internal/clock"
 	"github.com/livecap/livecap/internal/encoder"
 	"github.com/livecap/livecap/internal/fanout"
 	"github.com/livecap/livecap/internal/media"
@@ -115,6 +116,11 @@ type Options struct {
 	// network before the peer is declared dead and the connection
 	// recycled, default 5 s.
 	WriteTimeout time.Duration
+	// Clock is the session clock that stamped media.Packet.Encoded. When
+	// set, every packet sent is timed from Encoded to the return of the
+	// write (flush included) that put its last byte on the socket: see
+	// Stats.Latency. Nil: no latency figures.
+	Clock clock.Clock
 }
 
 // State of a destination.
@@ -139,6 +145,15 @@ type Stats struct {
 	Reconnects int           // successful connections after the first
 	LastError  string        // redacted
 	Queue      fanout.Stats  // includes what the queue dropped
+
+	// Latency of the packets sent (all connections), from the encoder
+	// handing a packet to Go (Packet.Encoded) to its last byte written to
+	// the socket. It includes the time spent in the queue, reconnects
+	// included: what a viewer of the stream waits for. Needs Options.Clock.
+	Latency LatencyStats
+	// WriteLatency is the write alone (FLV or TS muxing, the socket write
+	// and flush): how long the network took to accept a packet.
+	WriteLatency LatencyStats
 }
 
 // Publisher sends one destination's queue to its server.
@@ -154,8 +169,10 @@ type Publisher interface {
 // session is one live connection of a protocol.
 type session interface {
 	// write sends one packet; the session maps timestamps and writes
-	// headers itself. It returns an error when the connection is unusable.
-	write(p *media.Packet) error
+	// headers itself. sent is false for a packet it skipped (media before
+	// the first keyframe of the connection). It returns an error when the
+	// connection is unusable.
+	write(p *media.Packet) (sent bool, err error)
 	// sent is the payload bytes written on this connection.
 	sent() uint64
 	close()
@@ -214,6 +231,9 @@ type publisher struct {
 	connected  bool
 	lastErr    string
 	rate       rateMeter
+
+	// Written by the streaming goroutine, read by Stats: atomic inside.
+	latency, writeLatency latencyHist
 }
 
 func (p *publisher) Name() string { return p.d.Redacted() }
@@ -242,6 +262,8 @@ func (p *publisher) Stats() Stats {
 	if p.q != nil {
 		s.Queue = p.q.Stats()
 	}
+	s.Latency = p.latency.Snapshot()
+	s.WriteLatency = p.writeLatency.Snapshot()
 	return s
 }
 
@@ -344,16 +366,27 @@ func (p *publisher) stream(ctx context.Context, q *fanout.Queue, s session) erro
 	}
 	st := q.Stats()
 	lastDropV, lastDropA := st.DroppedVideo, st.DroppedAudio
+	clk := p.o.Clock
 	for {
 		pk, ok := q.Next(ctx)
 		if !ok {
 			return nil
 		}
-		if err := s.write(pk); err != nil {
+		var t0 time.Duration
+		if clk != nil {
+			t0 = clk.Now()
+		}
+		sent, err := s.write(pk)
+		if err != nil {
 			p.mu.Lock()
 			p.lastErr = p.d.scrub(err.Error())
 			p.mu.Unlock()
 			return err
+		}
+		if sent && clk != nil {
+			t1 := clk.Now()
+			p.latency.Record(t1 - pk.Encoded)
+			p.writeLatency.Record(t1 - t0)
 		}
 		if pk.Kind == media.Video && pk.Key {
 			// Report drops once per GOP, not per packet.

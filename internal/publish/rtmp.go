@@ -50,6 +50,9 @@ const (
 	msgVideo        = 9
 	msgDataAMF0     = 18
 	msgCommandAMF0  = 20
+
+	// rtmpMaxMessage: a message length is a 24-bit field.
+	rtmpMaxMessage = 1<<24 - 1
 )
 
 // testTLSConfig lets tests point rtmps at a local TLS terminator.
@@ -98,12 +101,8 @@ type rtmpSession struct {
 
 	bytes atomic.Uint64
 
-	// Timeline of this connection: FLV time 0 is the first video
-	// keyframe sent; audio uses the same offset so A/V sync is exact.
-	started      bool
-	base         time.Duration
-	lastV, lastA uint32
-	hdr          [flvVideoHeaderLen]byte
+	tl  flvTimeline
+	hdr [flvVideoHeaderLen]byte
 }
 
 func (c *rtmpConnector) connect(ctx context.Context) (session, error) {
@@ -391,26 +390,24 @@ func (s *rtmpSession) close() {
 }
 
 // write sends one packet as an FLV tag on this connection's timeline.
-func (s *rtmpSession) write(p *media.Packet) error {
+func (s *rtmpSession) write(p *media.Packet) (bool, error) {
 	select {
 	case <-s.dead:
 		msg := "the server closed the connection"
 		if s.readErr != nil && !errors.Is(s.readErr, io.EOF) {
 			msg = s.d.scrub(s.readErr.Error())
 		}
-		return fmt.Errorf("rtmp %s: %s", s.d.hostPort(), msg)
+		return false, fmt.Errorf("rtmp %s: %s", s.d.hostPort(), msg)
 	default:
 	}
-	if !s.started {
-		if p.Kind != media.Video || !p.Key {
-			return nil // media starts at a video keyframe
-		}
-		s.started, s.base = true, p.DTS
+	if n := len(p.Data) + flvVideoHeaderLen; n > rtmpMaxMessage && p.Kind == media.Video {
+		s.o.Log.Warn().Str("destination", s.d.Redacted()).Int("bytes", len(p.Data)).
+			Msg("access unit over RTMP's 16 MiB message limit: dropped, video resumes at the next keyframe")
 	}
-	if p.DTS < s.base {
-		return nil // audio from before the first keyframe sent
+	ts, ok := s.tl.stamp(p)
+	if !ok {
+		return false, nil
 	}
-	ts := uint32((p.DTS - s.base + time.Millisecond/2) / time.Millisecond)
 	var err error
 	// One deadline per packet: a peer that stops reading is detected
 	// after WriteTimeout, and the connection recycled.
@@ -424,33 +421,18 @@ func (s *rtmpSession) write(p *media.Packet) error {
 	default:
 	}
 	if err == nil {
-		if p.Kind == media.Video {
-			if ts < s.lastV {
-				ts = s.lastV
-			}
-			s.lastV = ts
-			pt := flvtag.AVCPacketTypeNALU
-			flvVideoHeader(s.hdr[:], p.Key, pt)
-			err = s.cw.message(csidVideo, msgVideo, ts, s.msid, s.hdr[:], p.Data)
-		} else {
-			if ts < s.lastA {
-				ts = s.lastA
-			}
-			s.lastA = ts
-			flvAudioHeader(s.hdr[:2], flvtag.AACPacketTypeRaw)
-			err = s.cw.message(csidAudio, msgAudio, ts, s.msid, s.hdr[:2], p.Data)
-		}
+		err = s.cw.tag(s.msid, &s.hdr, p, ts)
 	}
 	if err == nil {
 		err = s.cw.w.Flush()
 	}
 	if err != nil {
 		if isTimeout(err) {
-			return fmt.Errorf("rtmp %s: the server has not read anything for %v", s.d.hostPort(), s.o.WriteTimeout)
+			return false, fmt.Errorf("rtmp %s: the server has not read anything for %v", s.d.hostPort(), s.o.WriteTimeout)
 		}
-		return fmt.Errorf("rtmp write to %s: %s", s.d.hostPort(), s.d.scrub(err.Error()))
+		return false, fmt.Errorf("rtmp write to %s: %s", s.d.hostPort(), s.d.scrub(err.Error()))
 	}
-	return nil
+	return true, nil
 }
 
 // chunkWriter splits messages into RTMP chunks: a type 0 header on the
@@ -465,6 +447,11 @@ type chunkWriter struct {
 // FLV tag header and a shared packet payload go out without a copy).
 func (c *chunkWriter) message(csid int, typ byte, ts uint32, msid uint32, head, body []byte) error {
 	n := len(head) + len(body)
+	if n > rtmpMaxMessage {
+		// The length field is 24 bits: a longer message would desync the
+		// chunk stream for good.
+		return fmt.Errorf("rtmp message of %d bytes is over the protocol's %d", n, rtmpMaxMessage)
+	}
 	ext := ts >= 0xFFFFFF
 	h := c.h[:0]
 	h = append(h, byte(csid)) // fmt 0
@@ -505,6 +492,16 @@ func (c *chunkWriter) message(csid int, typ byte, ts uint32, msid uint32, head, 
 		}
 	}
 	return nil
+}
+
+// tag writes one media packet as an FLV tag message at RTMP time ts.
+func (c *chunkWriter) tag(msid uint32, hdr *[flvVideoHeaderLen]byte, p *media.Packet, ts uint32) error {
+	if p.Kind == media.Video {
+		flvVideoHeader(hdr[:], p.Key, flvtag.AVCPacketTypeNALU)
+		return c.message(csidVideo, msgVideo, ts, msid, hdr[:], p.Data)
+	}
+	flvAudioHeader(hdr[:flvAudioHeaderLen], flvtag.AACPacketTypeRaw)
+	return c.message(csidAudio, msgAudio, ts, msid, hdr[:flvAudioHeaderLen], p.Data)
 }
 
 type countingWriter struct {

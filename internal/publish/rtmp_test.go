@@ -32,6 +32,7 @@ func TestRTMPToNginx(t *testing.T) {
 	if pk.KeyRequests.Load() == 0 {
 		t.Error("no keyframe requested after connect")
 	}
+	h.checkLatency()
 	h.noSecrets(rtmpKey, "TokEnXyz")
 }
 

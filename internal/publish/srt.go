@@ -2,17 +2,14 @@ package publish
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
-	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
 	"github.com/haivision/srtgo"
 
 	"github.com/livecap/livecap/internal/media"
@@ -65,11 +62,10 @@ func newSRTConnector(d *Destination, o *Options) (*srtConnector, error) {
 	if d.LatencyMS >= 0 {
 		opts["latency"] = strconv.Itoa(d.LatencyMS)
 	}
-	if o.Info.Audio != nil {
-		var asc mpeg4audio.AudioSpecificConfig
-		if err := asc.Unmarshal(o.Info.Audio.ASC); err != nil {
-			return nil, fmt.Errorf("audio config: AudioSpecificConfig is not valid: %v", err)
-		}
+	// Refuse a configuration the muxer cannot take now, not at each
+	// connection attempt.
+	if _, err := newTSMuxer(io.Discard, o.Info); err != nil {
+		return nil, err
 	}
 	return &srtConnector{d: d, o: o, opts: opts}, nil
 }
@@ -135,35 +131,20 @@ type srtSession struct {
 	// (which clears sock's handle) never races with a Write in progress.
 	w srtgo.SrtSocket
 
-	mux    *mpegts.Writer
-	vt, at *mpegts.Track
-	buf    [srtPayload]byte
-	n      int
-	bytes  atomic.Uint64
+	ts    *tsMuxer
+	buf   [srtPayload]byte
+	n     int
+	bytes atomic.Uint64
 
 	watchdog *time.Timer
 	stalled  atomic.Bool
 	closed   sync.Once
-
-	started bool
-	base    time.Duration
-	nalus   [][]byte
 }
 
 func (s *srtSession) initMux() error {
-	// Video first: the first track written carries the PCR.
-	s.vt = &mpegts.Track{Codec: &tscodecs.H264{}}
-	tracks := []*mpegts.Track{s.vt}
-	if a := s.o.Info.Audio; a != nil {
-		var asc mpeg4audio.AudioSpecificConfig
-		if err := asc.Unmarshal(a.ASC); err != nil {
-			return err
-		}
-		s.at = &mpegts.Track{Codec: &tscodecs.MPEG4Audio{Config: asc}}
-		tracks = append(tracks, s.at)
-	}
-	s.mux = &mpegts.Writer{W: s, Tracks: tracks}
-	return s.mux.Initialize()
+	m, err := newTSMuxer(s, s.o.Info)
+	s.ts = m
+	return err
 }
 
 // Write buffers TS packets into 1316-byte SRT messages (one Write to the
@@ -193,48 +174,20 @@ func (s *srtSession) flush() error {
 	return err
 }
 
-func ts90k(d time.Duration) int64 {
-	return int64(d+tsOffset) * 9 / 100000
-}
-
-func (s *srtSession) write(p *media.Packet) error {
-	if !s.started {
-		if p.Kind != media.Video || !p.Key {
-			return nil
-		}
-		s.started, s.base = true, p.DTS
-	}
-	if p.Kind == media.Audio && (s.at == nil || p.PTS < s.base) {
-		return nil // audio from before the first keyframe sent
-	}
+func (s *srtSession) write(p *media.Packet) (bool, error) {
 	s.watchdog.Reset(s.o.WriteTimeout)
-	var err error
-	if p.Kind == media.Video {
-		s.nalus = s.nalus[:0]
-		if p.Key {
-			// In-band parameter sets before each IDR: a TS receiver can
-			// join (or resume) at any keyframe.
-			v := s.o.Info.Video
-			s.nalus = append(s.nalus, v.SPS, v.PPS)
-		}
-		s.nalus, err = splitAVCC(s.nalus, p.Data)
-		if err == nil {
-			err = s.mux.WriteH264(s.vt, ts90k(p.PTS), ts90k(p.DTS), s.nalus)
-		}
-	} else {
-		err = s.mux.WriteMPEG4Audio(s.at, ts90k(p.PTS), [][]byte{p.Data})
-	}
-	if err == nil {
+	sent, err := s.ts.write(p)
+	if sent && err == nil {
 		err = s.flush() // one access unit per flush: no media waits in our buffer
 	}
 	s.watchdog.Stop()
 	if err != nil {
 		if s.stalled.Load() {
-			return fmt.Errorf("srt %s: the peer has not accepted data for %v", s.d.Redacted(), s.o.WriteTimeout)
+			return false, fmt.Errorf("srt %s: the peer has not accepted data for %v", s.d.Redacted(), s.o.WriteTimeout)
 		}
-		return fmt.Errorf("srt %s: %s", s.d.Redacted(), s.d.scrub(err.Error()))
+		return false, fmt.Errorf("srt %s: %s", s.d.Redacted(), s.d.scrub(err.Error()))
 	}
-	return nil
+	return sent, nil
 }
 
 func (s *srtSession) sent() uint64 { return s.bytes.Load() }
@@ -244,21 +197,4 @@ func (s *srtSession) close() {
 		s.watchdog.Stop()
 		s.sock.Close()
 	})
-}
-
-// splitAVCC appends the NAL units of a length-prefixed access unit.
-func splitAVCC(dst [][]byte, b []byte) ([][]byte, error) {
-	for len(b) > 0 {
-		if len(b) < 4 {
-			return dst, errors.New("truncated NAL length")
-		}
-		n := int(binary.BigEndian.Uint32(b))
-		b = b[4:]
-		if n > len(b) || n == 0 {
-			return dst, errors.New("bad NAL length")
-		}
-		dst = append(dst, b[:n])
-		b = b[n:]
-	}
-	return dst, nil
 }

@@ -39,6 +39,7 @@ func TestSRTToListener(t *testing.T) {
 			l.Stop()
 			r := checkDecodes(t, l.Out, 90)
 			t.Logf("received %v frames; first packets at %v", r.Frames, r.First)
+			h.checkLatency()
 			h.noSecrets(srtPass, "SeCrEtId")
 		})
 	}
