@@ -25,6 +25,7 @@ Linux)
 		nginx-light libnginx-mod-rtmp       # RTMP ingest peer in tests
 		srt-tools                           # srt-live-transmit: SRT listener peer in tests
 		npm                                 # installs zig for the darwin compile check
+		time                                # /usr/bin/time -v: CPU and peak memory in the benchmark scripts
 	)
 	missing=()
 	for p in "${pkgs[@]}"; do
