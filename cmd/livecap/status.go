@@ -265,7 +265,12 @@ func (d destStats) MarshalZerologObject(e *zerolog.Event) {
 		Float64("queue_s", d.q.Duration.Seconds()).Int("queue_bytes", d.q.Bytes).
 		Uint64("dropped_video", d.q.DroppedVideo).Uint64("dropped_audio", d.q.DroppedAudio).
 		Int("reconnects", d.p.Reconnects)
+	if l := d.p.Latency; l.Count > 0 {
+		e.Float64("latency_p50_ms", ms(l.P50)).Float64("latency_p99_ms", ms(l.P99)).Float64("write_p99_ms", ms(d.p.WriteLatency.P99))
+	}
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 type destStatsList []destStats
 

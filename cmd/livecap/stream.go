@@ -58,6 +58,7 @@ type streamFlags struct {
 	loop         bool
 	onSegment    string
 	hookWait     string
+	latency      bool
 }
 
 // streamConfig is streamFlags validated and parsed.
@@ -142,6 +143,7 @@ SIGINT, SIGTERM or --duration stop gracefully: every file is finalized, exit 0.
 	fl.BoolVar(&f.fast, "fast", false, "test source only: run as fast as the encoder goes on a virtual clock (tests, benchmarks)")
 	fl.Float64Var(&f.skewPPM, "audio-skew-ppm", 0, "test source only: run its audio clock off by this many ppm against the host clock")
 	fl.StringVar(&f.input, "input", "", "restream a pre-encoded MP4/MOV (H.264 + AAC) without re-encoding, paced in real time (as fast as possible with --fast)")
+	fl.BoolVar(&f.latency, "latency-report", false, "at exit, print per destination the latency from encoder output to socket write (p50, p99, max) on stdout")
 	fl.BoolVar(&f.loop, "loop", false, "with --input: start over at the end of the file")
 	fl.StringVar(&f.onSegment, "on-segment", "", "after each segment is closed and synced, run this command with the file's path as its last argument (no shell)")
 	fl.StringVar(&f.hookWait, "on-segment-wait", "60s", "at exit, how long to wait for --on-segment commands still running")
@@ -392,7 +394,7 @@ func runStream(parent context.Context, f *streamFlags, c *streamConfig) error {
 			return exitcode.With(exitcode.Usage, fmt.Errorf("invalid --input %q: %v", f.input, err))
 		}
 		defer rd.Close()
-		pipe = pipeline.NewPackets(rd, host, c.duration)
+		pipe = pipeline.NewPackets(rd, host, c.duration, f.fast)
 	} else {
 		var err error
 		if pipe, backendName, err = openPipeline(f, c, host, log); err != nil {
@@ -561,7 +563,7 @@ func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *p
 	for _, d := range c.dests {
 		p, err := publish.New(d, publish.Options{
 			// Every publisher log line has an event of its own (below).
-			Info: info, Keyframes: pipe, Log: log.Level(zerolog.Disabled), Backoff: c.backoff,
+			Info: info, Keyframes: pipe, Log: log.Level(zerolog.Disabled), Backoff: c.backoff, Clock: host,
 			MaxAttempts: c.maxRetries, Events: ev.publishEvent,
 		})
 		if err != nil {
@@ -627,6 +629,12 @@ wait:
 	}
 	tick.Stop()
 	publish.Cleanup()
+	if f.latency {
+		for _, p := range pubs {
+			st := p.Stats()
+			fmt.Fprintf(os.Stdout, "latency %s: encoder to socket %s; write alone %s\n", st.Name, st.Latency, st.WriteLatency)
+		}
+	}
 	if hookRunner != nil {
 		hs := hookRunner.Close(c.hookWait)
 		log.Info().Str("event", "hooks_done").Uint64("succeeded", hs.Succeeded).Uint64("failed", hs.Failed).

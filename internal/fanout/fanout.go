@@ -11,6 +11,7 @@ package fanout
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/livecap/livecap/internal/media"
@@ -54,6 +55,9 @@ type Queue struct {
 	waitKey bool // shed incoming packets until the next video keyframe
 	st      Stats
 	notify  chan struct{}
+	// lastTake is when the sink last took a packet (unix ns): a sink that
+	// is draining its queue can be waited for, a stalled one cannot.
+	lastTake atomic.Int64
 }
 
 func newQueue(name string, p Policy) *Queue {
@@ -196,6 +200,7 @@ func (q *Queue) Next(ctx context.Context) (*media.Packet, bool) {
 			q.bytes -= len(p.Data)
 			q.st.DeliveredBytes += uint64(len(p.Data))
 			q.mu.Unlock()
+			q.lastTake.Store(time.Now().UnixNano())
 			return p, true
 		}
 		closed := q.closed
@@ -289,5 +294,56 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 	for _, q := range qs {
 		q.close()
+	}
+}
+
+// LosslessHighWater is how much a lossless queue may hold before WaitRoom
+// waits for its sink.
+const LosslessHighWater = 32 << 20
+
+// congested reports whether the queue is past half its budget (a lossless
+// one: past LosslessHighWater) while its sink is actively draining it.
+func (q *Queue) congested(now int64) bool {
+	last := q.lastTake.Load()
+	if last == 0 || now-last > int64(500*time.Millisecond) {
+		return false // not draining (connecting, or stalled): nothing to wait for
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
+	if q.policy.Lossless {
+		return q.bytes > LosslessHighWater
+	}
+	return (q.policy.MaxBytes > 0 && q.bytes > q.policy.MaxBytes/2) ||
+		(q.policy.MaxDuration > 0 && q.duration() > q.policy.MaxDuration/2)
+}
+
+// WaitRoom gives backpressure to a source that can wait (a file read as
+// fast as possible): it blocks while any queue whose sink is draining holds
+// more than half its budget, so a fast source slows to its slowest live
+// sink instead of making it shed GOPs. A live source never calls it: a
+// camera cannot wait, and one sink must never delay another.
+func (h *Hub) WaitRoom(ctx context.Context) error {
+	for {
+		now := time.Now().UnixNano()
+		full := false
+		h.mu.RLock()
+		for _, q := range h.queues {
+			if q.congested(now) {
+				full = true
+				break
+			}
+		}
+		h.mu.RUnlock()
+		if !full {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
 	}
 }

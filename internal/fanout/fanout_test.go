@@ -189,3 +189,41 @@ func BenchmarkPublishTwoSinks(b *testing.B) {
 		q2.Next(ctx)
 	}
 }
+
+// WaitRoom slows a source that can wait to a sink that is draining, but
+// never waits for a sink that has stalled (or not started).
+func TestWaitRoom(t *testing.T) {
+	h := NewHub()
+	stalled := h.Add("stalled", Policy{MaxDuration: time.Second})
+	_ = stalled
+	slow := h.Add("slow", Policy{MaxDuration: time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var maxHeld time.Duration
+	go func() {
+		for {
+			if _, ok := slow.Next(ctx); !ok {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	for g := 0; g < 4; g++ {
+		for _, p := range gop(time.Duration(g)*time.Second, 30, 100) {
+			if err := h.WaitRoom(ctx); err != nil {
+				t.Fatal(err)
+			}
+			h.Publish(p)
+			if d := slow.Stats().Duration; d > maxHeld {
+				maxHeld = d
+			}
+		}
+	}
+	if st := slow.Stats(); st.DroppedVideo != 0 {
+		t.Fatalf("the draining sink dropped %d frames: WaitRoom did not hold the source back", st.DroppedVideo)
+	}
+	if stalled.Stats().DroppedVideo == 0 {
+		t.Fatal("the stalled sink should shed GOPs, not hold the source")
+	}
+	h.Close()
+}

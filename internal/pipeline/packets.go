@@ -20,8 +20,13 @@ type PacketSource interface {
 // NewPackets builds a pipeline that feeds already-encoded packets straight
 // into the fan-out, without decoding or encoding. A keyframe request cannot
 // be honoured: segments then cut at the next keyframe in the input.
-func NewPackets(src PacketSource, clk clock.Clock, duration time.Duration) *Pipeline {
-	p := &Pipeline{hub: fanout.NewHub(), infoCh: make(chan struct{}), attachCh: make(chan struct{}), packets: src}
+//
+// With backpressure (a file read as fast as possible), each packet waits
+// until every sink that is draining its queue has room, instead of flooding
+// bounded queues into dropping GOPs; a paced input must not set it.
+func NewPackets(src PacketSource, clk clock.Clock, duration time.Duration, backpressure bool) *Pipeline {
+	p := &Pipeline{hub: fanout.NewHub(), infoCh: make(chan struct{}), attachCh: make(chan struct{}), packets: src,
+		backpressure: backpressure}
 	p.cfg.Clock = clk
 	p.cfg.Duration = duration
 	close(p.infoCh)
@@ -41,6 +46,11 @@ func (p *Pipeline) runPackets(ctx context.Context) error {
 			}
 			return
 		}
+		if p.backpressure && p.attachedNow() {
+			if p.hub.WaitRoom(ctx) != nil {
+				return
+			}
+		}
 		// The reader hands out fresh packets; Seq and Encoded are ours.
 		if pk.Kind == media.Video {
 			p.onVideo(pk)
@@ -53,4 +63,10 @@ func (p *Pipeline) runPackets(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+func (p *Pipeline) attachedNow() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.attached
 }

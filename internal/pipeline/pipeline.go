@@ -63,7 +63,8 @@ type Pipeline struct {
 	ve  encoder.VideoEncoder
 	ae  encoder.AudioEncoder
 	// packets replaces capture and encoders for pre-encoded input.
-	packets PacketSource
+	packets      PacketSource
+	backpressure bool
 
 	mu       sync.Mutex
 	attached bool
