@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/livecap/livecap/internal/diskcheck"
 	"math"
 	"os"
 	"os/exec"
@@ -998,11 +999,11 @@ func fillDisk(path string, leave int64) error {
 	}
 	defer f.Close()
 	if leave > 0 {
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(filepath.Dir(path), &st); err != nil {
+		free, err := diskcheck.Free(filepath.Dir(path))
+		if err != nil {
 			return err
 		}
-		n := int64(st.Bavail)*st.Bsize - leave
+		n := int64(free) - leave
 		buf := make([]byte, 1<<20)
 		for n > 0 {
 			w, err := f.Write(buf[:min(n, int64(len(buf)))])
