@@ -73,7 +73,7 @@ func TestExitCodes(t *testing.T) {
 			args("--size", "0x0", "--record", t.TempDir()),
 			args("--fps", "500", "--record", t.TempDir()),
 			args("--rtmp", "http://example.com/x"),
-			{"stream", "--no-such-flag"},
+			{"stream", "--log-format", "json", "--no-such-flag"},
 			args(), // nothing to do
 		} {
 			r := livecap(t, 30*time.Second, nil, bad...)

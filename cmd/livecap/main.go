@@ -37,8 +37,10 @@ func run(args []string) int {
 }
 
 func printError(err error) {
-	if jsonLogs(os.Stderr) {
-		// Scripts read JSON logs as one object per line: the last line too.
+	if global.logFormat == "json" {
+		// Asked-for JSON logs stay one object per line: the last line too.
+		// Otherwise (a terminal, or auto on a pipe) the error is the plain
+		// one line a person reads, whether or not a session had started.
 		l := zerolog.New(os.Stderr).With().Timestamp().Logger()
 		l.Error().Str("error", redactError(err)).Msg("livecap: " + redactError(err))
 		return

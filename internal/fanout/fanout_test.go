@@ -208,6 +208,12 @@ func TestWaitRoom(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
+	// Start once the sink is draining (a real publisher is connected by
+	// then): before its first take, nothing tells WaitRoom it will drain.
+	h.Publish(&media.Packet{Kind: media.Video, Key: true, PTS: -time.Second, DTS: -time.Second})
+	for slow.Stats().DeliveredBytes == 0 && slow.lastTake.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
 	for g := 0; g < 4; g++ {
 		for _, p := range gop(time.Duration(g)*time.Second, 30, 100) {
 			if err := h.WaitRoom(ctx); err != nil {

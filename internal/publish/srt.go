@@ -88,11 +88,11 @@ func (c *srtConnector) connect(ctx context.Context) (session, error) {
 	case err = <-done:
 	case <-t.C:
 		err = fmt.Errorf("no answer within %v", c.o.ConnectTimeout)
-		abortSRT(sock)
-		<-done
+		if !abortConnect(sock, done) {
+			return nil, fmt.Errorf("srt %s: %v (the connect could not be cancelled)", d.Redacted(), err)
+		}
 	case <-ctx.Done():
-		abortSRT(sock)
-		<-done
+		abortConnect(sock, done)
 		return nil, ctx.Err()
 	}
 	if err != nil {
@@ -115,6 +115,28 @@ func (c *srtConnector) connect(ctx context.Context) (session, error) {
 	s.watchdog = time.AfterFunc(time.Hour, func() { s.stalled.Store(true); abortSRT(sock) })
 	s.watchdog.Stop()
 	return s, nil
+}
+
+// abortConnect wakes a pending Connect and waits for it to return. The
+// 2023 srtgo can miss a deadline set while its poll wait is starting, so
+// the deadline is re-armed until the Connect returns; if it still has not
+// after 2 s, the socket and its goroutine are abandoned (never closed under
+// a running Connect) rather than hanging the publisher and with it the
+// session's shutdown. It reports whether the Connect returned.
+func abortConnect(sock *srtgo.SrtSocket, done <-chan error) bool {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	giveUp := time.After(2 * time.Second)
+	for {
+		abortSRT(sock)
+		select {
+		case <-done:
+			return true
+		case <-tick.C:
+		case <-giveUp:
+			return false
+		}
+	}
 }
 
 // abortSRT closes a socket and wakes anything waiting on it: srtgo's Close
