@@ -590,6 +590,12 @@ func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *p
 			sinkMu.Unlock()
 		}()
 	}
+	if f.input != "" && f.fast && len(pubs) > 0 {
+		// Restreaming a file as fast as possible: a destination still
+		// connecting would miss the start, so give them up to 10 s to go
+		// live (the file waits; nothing is lost).
+		waitLive(ctx, pubs, 10*time.Second)
+	}
 	pipe.Attach()
 
 	stopStatus := startStatus(ctx, log, pipe, func() *record.Recorder { return recorder }, pubs, pubQueues, c, started)
@@ -677,4 +683,19 @@ wait:
 // follows the device's clock, which runs a few hundred ppm off the host's.
 func newAligner(sampleRate, channels int) pipeline.AudioAligner {
 	return clock.NewAudioAligner(sampleRate, channels)
+}
+
+// waitLive waits until every publisher is live, or max has passed.
+func waitLive(ctx context.Context, pubs []publish.Publisher, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		live := true
+		for _, p := range pubs {
+			live = live && p.Stats().State == publish.StateLive
+		}
+		if live {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -297,15 +297,20 @@ func (h *Hub) Close() {
 	}
 }
 
+// drainingWithin: a sink that took a packet this recently is draining and
+// worth waiting for. It matches a publisher's write timeout (5 s): a peer
+// slower than that is recycled, not waited for.
+const drainingWithin = 5 * time.Second
+
 // LosslessHighWater is how much a lossless queue may hold before WaitRoom
 // waits for its sink.
-const LosslessHighWater = 32 << 20
+const LosslessHighWater = 8 << 20
 
 // congested reports whether the queue is past half its budget (a lossless
 // one: past LosslessHighWater) while its sink is actively draining it.
 func (q *Queue) congested(now int64) bool {
 	last := q.lastTake.Load()
-	if last == 0 || now-last > int64(500*time.Millisecond) {
+	if last == 0 || now-last > int64(drainingWithin) {
 		return false // not draining (connecting, or stalled): nothing to wait for
 	}
 	q.mu.Lock()

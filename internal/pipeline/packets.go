@@ -39,6 +39,16 @@ func (p *Pipeline) runPackets(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	dur := p.cfg.Duration
+	if p.backpressure {
+		// A file can wait: read nothing until the sinks are there, rather
+		// than holding the whole file in the preroll.
+		select {
+		case <-p.attachCh:
+		case <-ctx.Done():
+			p.finish(outer)
+			return nil
+		}
+	}
 	err := p.packets.Run(ctx, func(pk *media.Packet) {
 		if dur > 0 && pk.PTS >= dur {
 			if pk.Kind == media.Video || p.packets.Info().Video == nil {
@@ -46,7 +56,7 @@ func (p *Pipeline) runPackets(ctx context.Context) error {
 			}
 			return
 		}
-		if p.backpressure && p.attachedNow() {
+		if p.backpressure {
 			if p.hub.WaitRoom(ctx) != nil {
 				return
 			}
@@ -63,10 +73,4 @@ func (p *Pipeline) runPackets(ctx context.Context) error {
 		return err
 	}
 	return nil
-}
-
-func (p *Pipeline) attachedNow() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.attached
 }
