@@ -64,7 +64,7 @@ to fragmented MP4/MOV files cut into segments. A bad network never hurts the rec
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return exitcode.With(exitcode.Usage, err)
 	})
-	root.AddCommand(newStreamCmd(), newVersionCmd(), newDevicesCmd(), newAnalyzeCmd(), newManCmd())
+	root.AddCommand(newStreamCmd(), newVersionCmd(), newDevicesCmd(), newAnalyzeCmd(), newManCmd(), newPatternCmd())
 	return root
 }
 

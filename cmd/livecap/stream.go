@@ -77,6 +77,9 @@ type streamConfig struct {
 	maxRetries       int
 	hookArgv         []string
 	hookWait         time.Duration
+	// beforeStop, when set, reports what the session learnt at its end,
+	// before the stopped event.
+	beforeStop func()
 }
 
 func newStreamCmd() *cobra.Command {
@@ -394,6 +397,13 @@ func runStream(parent context.Context, f *streamFlags, c *streamConfig) error {
 			return exitcode.With(exitcode.Usage, fmt.Errorf("invalid --input %q: %v", f.input, err))
 		}
 		defer rd.Close()
+		c.beforeStop = func() {
+			if rd.Truncated() {
+				ev.emit(zerolog.WarnLevel, "input_truncated", "the input file ends inside its media data (a recording cut short?): restreamed up to its last whole fragment", func(e *zerolog.Event) {
+					e.Str("path", f.input)
+				})
+			}
+		}
 		pipe = pipeline.NewPackets(rd, host, c.duration, f.fast)
 	} else {
 		var err error
@@ -665,6 +675,9 @@ wait:
 		if errors.As(final, &ce) {
 			code = ce.Code
 		}
+	}
+	if c.beforeStop != nil {
+		c.beforeStop()
 	}
 	// A recording that stopped for disk while streams went on is not the
 	// session's failure once the session is over by the user's choice.
