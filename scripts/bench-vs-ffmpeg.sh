@@ -14,13 +14,14 @@
 # server cannot block the recording, which is what livecap's per-sink queues
 # do.
 #
-# The two synthetic sources differ: ffmpeg's testsrc2 is busy enough that
-# x264 spends the whole 4 Mbit/s on it, livecap's test source (colour bars,
-# a moving square, counters) is simpler and comes out far below the target.
-# The last lines print the recorded bit rate of each side; read the CPU
-# ratio with that in mind. BENCH_FFMPEG_VIDEO sets ffmpeg's lavfi video
-# source (default testsrc2=size=1280x720:rate=30; for example
-# smptehdbars=size=1280x720:rate=30 is closer to livecap's).
+# Same pictures on both sides: by default ffmpeg encodes livecap's own test
+# pattern, written raw by `livecap pattern` into a named pipe (that writer is
+# a separate process, not counted in ffmpeg's figures, while livecap's side
+# pays for drawing its pattern). x264 cost depends heavily on the picture,
+# so only this compares the two on the same work. BENCH_FFMPEG_VIDEO=LAVFI
+# makes ffmpeg use a lavfi source instead (e.g. testsrc2=size=1280x720:rate=30,
+# busier: x264 then spends the whole 4 Mbit/s); the last lines print each
+# side's recorded bit rate.
 #
 # Needs ffmpeg (with libx264), nginx-light, libnginx-mod-rtmp, time.
 set -euo pipefail
@@ -32,11 +33,11 @@ secs="${BENCH_SECONDS:-60}"
 sides="${BENCH_SIDES:-livecap ffmpeg}"
 export LIVECAP_X264_PRESET="${LIVECAP_X264_PRESET:-veryfast}"
 preset="$LIVECAP_X264_PRESET"
-ffvideo="${BENCH_FFMPEG_VIDEO:-testsrc2=size=1280x720:rate=30}"
+ffvideo="${BENCH_FFMPEG_VIDEO:-}"
 
 bench_need
 bench_tmp
-if [[ " $sides " == *" livecap "* ]]; then
+if [[ " $sides " == *" livecap "* || -z "$ffvideo" ]]; then
 	bench_livecap
 	bench_require_flags --video --audio --size --fps --bitrate --keyint --duration --rtmp --record --segment
 fi
@@ -59,8 +60,16 @@ for run in $(seq 1 "$runs"); do
 			# tee: '|' separates outputs, '[k=v:k=v]' sets each one's
 			# muxer and options; the fifo wraps the flv muxer; the segment
 			# muxer passes movflags on to its mp4 muxer.
+			if [ -z "$ffvideo" ]; then
+				pipe="$BENCH_TMP/pattern.yuv"
+				rm -f "$pipe" && mkfifo "$pipe"
+				"$LIVECAP" pattern --size 1280x720 --fps 30 --duration "${secs}s" >"$pipe" &
+				vin=(-re -f rawvideo -pix_fmt yuv420p -s 1280x720 -r 30 -i "$pipe")
+			else
+				vin=(-re -f lavfi -i "$ffvideo")
+			fi
 			bench_measure ffmpeg "$run" ffmpeg -hide_banner -nostdin -loglevel warning \
-				-re -f lavfi -i "$ffvideo" \
+				"${vin[@]}" \
 				-re -f lavfi -i "sine=frequency=1000:sample_rate=48000" \
 				-t "$secs" -c:v libx264 -preset "$preset" -tune zerolatency \
 				-b:v 4M -maxrate 4M -bufsize 4M -g 60 -bf 0 \
@@ -78,7 +87,7 @@ for run in $(seq 1 "$runs"); do
 done
 
 echo
-echo "Whole job: ${secs}s of 1280x720@30 synthetic video (ffmpeg: $ffvideo) + 48 kHz tone, x264 $preset 4 Mbit/s keyint 2 s,"
+echo "Whole job: ${secs}s of 1280x720@30 synthetic video (ffmpeg: ${ffvideo:-livecap pattern, the same pictures}) + 48 kHz tone, x264 $preset 4 Mbit/s keyint 2 s,"
 echo "RTMP to local nginx + fragmented MP4 segments of 30 s; medians of $runs run(s)"
 echo
 # shellcheck disable=SC2086
