@@ -13,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/livecap/livecap/internal/diskcheck"
-	"github.com/livecap/livecap/internal/fanout"
 	"github.com/livecap/livecap/internal/pipeline"
 	"github.com/livecap/livecap/internal/publish"
 	"github.com/livecap/livecap/internal/record"
@@ -102,7 +101,6 @@ type statusSource struct {
 	pipe     *pipeline.Pipeline
 	recorder func() *record.Recorder
 	pubs     []publish.Publisher
-	queues   []*fanout.Queue
 	cfg      *streamConfig
 	started  time.Time
 
@@ -168,9 +166,9 @@ func (s *statusSource) line(now time.Time, width int) string {
 			fmt.Fprintf(&b, " (full in %s)", fmtLong(full))
 		}
 	}
-	for i, p := range s.pubs {
+	for _, p := range s.pubs {
 		ps := p.Stats()
-		qs := s.queues[i].Stats()
+		qs := ps.Queue
 		fmt.Fprintf(&b, " | %s %s", shortDest(p.Name()), stateText(ps))
 		if ps.State == publish.StateLive {
 			fmt.Fprintf(&b, " %s", fmtRate(float64(ps.Bitrate)))
@@ -251,10 +249,9 @@ func shortName(p string) string {
 }
 
 // destStats is one destination in a stats event.
-type destStats struct {
-	p publish.Stats
-	q fanout.Stats
-}
+// destStats is one destination in the stats event; its queue figures
+// come with the publisher's stats.
+type destStats struct{ p publish.Stats }
 
 func (d destStats) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("name", d.p.Name).Str("state", string(d.p.State))
@@ -262,8 +259,8 @@ func (d destStats) MarshalZerologObject(e *zerolog.Event) {
 		e.Float64("retry_in_s", d.p.RetryIn.Seconds())
 	}
 	e.Int("bitrate", d.p.Bitrate).Uint64("bytes_sent", d.p.BytesSent).
-		Float64("queue_s", d.q.Duration.Seconds()).Int("queue_bytes", d.q.Bytes).
-		Uint64("dropped_video", d.q.DroppedVideo).Uint64("dropped_audio", d.q.DroppedAudio).
+		Float64("queue_s", d.p.Queue.Duration.Seconds()).Int("queue_bytes", d.p.Queue.Bytes).
+		Uint64("dropped_video", d.p.Queue.DroppedVideo).Uint64("dropped_audio", d.p.Queue.DroppedAudio).
 		Int("reconnects", d.p.Reconnects)
 	if l := d.p.Latency; l.Count > 0 {
 		e.Float64("latency_p50_ms", ms(l.P50)).Float64("latency_p99_ms", ms(l.P99)).Float64("write_p99_ms", ms(d.p.WriteLatency.P99))
@@ -288,7 +285,7 @@ func (s *statusSource) statsEvent(ev *zerolog.Event, now time.Time) {
 		Uint64("frames", st.VideoFrames).Uint64("bytes", s.bytes)
 	ds := make(destStatsList, len(s.pubs))
 	for i, p := range s.pubs {
-		ds[i] = destStats{p: p.Stats(), q: s.queues[i].Stats()}
+		ds[i] = destStats{p: p.Stats()}
 	}
 	ev = ev.Array("destinations", ds)
 	if r := s.recorder(); r != nil {
@@ -307,8 +304,8 @@ func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 // the periodic stats event until the returned stop func is called, which
 // removes the status line.
 func startStatus(ctx context.Context, log zerolog.Logger, pipe *pipeline.Pipeline, rec func() *record.Recorder,
-	pubs []publish.Publisher, queues []*fanout.Queue, cfg *streamConfig, started time.Time) func() {
-	s := &statusSource{pipe: pipe, recorder: rec, pubs: pubs, queues: queues, cfg: cfg, started: started}
+	pubs []publish.Publisher, cfg *streamConfig, started time.Time) func() {
+	s := &statusSource{pipe: pipe, recorder: rec, pubs: pubs, cfg: cfg, started: started}
 	tty := isTerminal(os.Stderr) && !global.quiet
 	// Under a status line the stats event would only repeat it: debug.
 	statsLevel := zerolog.InfoLevel

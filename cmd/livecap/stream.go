@@ -521,7 +521,6 @@ func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *p
 		pubErrs    []error
 		recorder   *record.Recorder
 		pubs       []publish.Publisher
-		pubQueues  []*fanout.Queue
 		pubCancels []context.CancelFunc
 	)
 	pubCtx, pubCancel := context.WithCancel(context.Background())
@@ -583,7 +582,6 @@ func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *p
 		}
 		q := pipe.Hub().Add(p.Name(), publish.DefaultPolicy())
 		pubs = append(pubs, p)
-		pubQueues = append(pubQueues, q)
 		ctx, cancel := context.WithCancel(pubCtx)
 		pubCancels = append(pubCancels, cancel)
 		wg.Add(1)
@@ -608,7 +606,7 @@ func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *p
 	}
 	pipe.Attach()
 
-	stopStatus := startStatus(ctx, log, pipe, func() *record.Recorder { return recorder }, pubs, pubQueues, c, started)
+	stopStatus := startStatus(ctx, log, pipe, func() *record.Recorder { return recorder }, pubs, c, started)
 
 	perr := <-pipeDone
 	pipeFinished.Store(true)

@@ -331,6 +331,7 @@ func (q *Queue) congested(now int64) bool {
 // sink instead of making it shed GOPs. A live source never calls it: a
 // camera cannot wait, and one sink must never delay another.
 func (h *Hub) WaitRoom(ctx context.Context) error {
+	var t *time.Timer
 	for {
 		now := time.Now().UnixNano()
 		full := false
@@ -343,12 +344,21 @@ func (h *Hub) WaitRoom(ctx context.Context) error {
 		}
 		h.mu.RUnlock()
 		if !full {
+			if t != nil {
+				t.Stop()
+			}
 			return nil
+		}
+		if t == nil {
+			t = time.NewTimer(time.Millisecond)
+		} else {
+			t.Reset(time.Millisecond)
 		}
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return ctx.Err()
-		case <-time.After(time.Millisecond):
+		case <-t.C:
 		}
 	}
 }

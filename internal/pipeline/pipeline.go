@@ -130,6 +130,11 @@ func (p *Pipeline) infoReady() bool {
 }
 
 func (p *Pipeline) checkInfo() {
+	select {
+	case <-p.infoCh:
+		return // known since an earlier packet: nothing to ask the encoders
+	default:
+	}
 	if p.infoReady() {
 		p.infoOnce.Do(func() { close(p.infoCh) })
 	}
