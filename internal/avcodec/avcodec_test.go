@@ -15,9 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	mch264 "github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
 	"github.com/livecap/livecap/internal/encoder"
+	"github.com/livecap/livecap/internal/h264"
 	"github.com/livecap/livecap/internal/media"
 )
 
@@ -143,9 +144,9 @@ func TestVideoKeyframesAndTimestamps(t *testing.T) {
 		hasIDR := false
 		for _, ty := range types {
 			switch ty {
-			case nalSPS, nalPPS, nalAUD:
+			case h264.NALSPS, h264.NALPPS, h264.NALAUD:
 				t.Fatalf("packet %d carries NAL type %d (types %v)", i, ty, types)
-			case nalIDR:
+			case h264.NALIDR:
 				hasIDR = true
 			}
 		}
@@ -203,13 +204,13 @@ func TestVideoConfigSPS(t *testing.T) {
 		if cfg.Width != sz[0] || cfg.Height != sz[1] || cfg.FPS != 30 || cfg.Bitrate != 2_000_000 {
 			t.Fatalf("config %+v", cfg)
 		}
-		if len(cfg.PPS) == 0 || cfg.PPS[0]&0x1f != nalPPS {
+		if len(cfg.PPS) == 0 || cfg.PPS[0]&0x1f != h264.NALPPS {
 			t.Fatalf("PPS % x", cfg.PPS)
 		}
-		if cfg.SPS[0]&0x1f != nalSPS {
+		if cfg.SPS[0]&0x1f != h264.NALSPS {
 			t.Fatalf("SPS NAL header %#x", cfg.SPS[0])
 		}
-		var sps h264.SPS
+		var sps mch264.SPS
 		if err := sps.Unmarshal(cfg.SPS); err != nil {
 			t.Fatal(err)
 		}

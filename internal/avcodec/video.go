@@ -19,6 +19,7 @@ import (
 	"unsafe"
 
 	"github.com/livecap/livecap/internal/encoder"
+	"github.com/livecap/livecap/internal/h264"
 	"github.com/livecap/livecap/internal/media"
 )
 
@@ -135,7 +136,7 @@ func OpenVideo(s encoder.VideoSettings, out encoder.Output) (*VideoEncoder, erro
 		return nil, avError(fmt.Sprintf("libx264: opening %dx%d@%d at %d bit/s", s.Width, s.Height, s.FPS, s.Bitrate), ret)
 	}
 	extra := C.GoBytes(unsafe.Pointer(c.extradata), c.extradata_size)
-	sps, pps := parameterSets(extra)
+	sps, pps := h264.ParameterSets(extra)
 	if sps == nil || pps == nil {
 		return nil, fmt.Errorf("libx264: no SPS/PPS in the %d bytes of extradata", len(extra))
 	}
@@ -304,7 +305,7 @@ func (e *VideoEncoder) drain() error {
 			return avError("libx264: receiving a packet", ret)
 		}
 		au := unsafe.Slice((*byte)(unsafe.Pointer(e.pkt.data)), int(e.pkt.size))
-		data, idr := annexBToAVCC(au)
+		data, idr := h264.AnnexBToAVCC(au)
 		pts := e.ptsFor(int64(e.pkt.pts))
 		C.av_packet_unref(e.pkt)
 		if len(data) == 0 {

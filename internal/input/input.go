@@ -37,6 +37,7 @@ import (
 	"github.com/Eyevinn/mp4ff/mp4"
 
 	"github.com/livecap/livecap/internal/clock"
+	"github.com/livecap/livecap/internal/h264"
 	"github.com/livecap/livecap/internal/media"
 )
 
@@ -545,9 +546,9 @@ func patchAvcC(buf []byte) []int {
 			case "avc1", "avc3":
 				walk(box, 8+78, trak)
 			case "avcC":
-				if len(box) >= 13 && trak >= 0 {
-					sizes[trak] = int(box[12]&3) + 1
-					box[12] |= 3
+				if n := h264.ConfigLengthSize(box[8:]); n != 0 && trak >= 0 {
+					sizes[trak] = n
+					h264.SetConfigLengthSize4(box[8:])
 				}
 			}
 			pos += size
@@ -823,12 +824,12 @@ func (r *Reader) videoConfig(v *track) (*media.VideoConfig, error) {
 			if _, err := r.ra.ReadAt(data, s.off); err != nil {
 				return nil, fmt.Errorf("reading the first video sample: %w", err)
 			}
-			for _, nal := range splitNALs(data, v.lengthSize) {
+			for _, nal := range h264.SplitNALs(data, v.lengthSize) {
 				switch {
 				case len(nal) == 0:
-				case nal[0]&0x1f == nalSPS && cfg.SPS == nil:
+				case h264.Type(nal) == h264.NALSPS && cfg.SPS == nil:
 					cfg.SPS = nal
-				case nal[0]&0x1f == nalPPS && cfg.PPS == nil:
+				case h264.Type(nal) == h264.NALPPS && cfg.PPS == nil:
 					cfg.PPS = nal
 				}
 			}
@@ -1021,7 +1022,7 @@ func (r *Reader) packet(t *track, s sample) (*media.Packet, error) {
 	if t.kind == media.Video {
 		pk.PTS = t.present(s.dts+int64(s.cto)) - r.zero
 		var err error
-		if pk.Data, err = ToAVCC(data, t.lengthSize); err != nil {
+		if pk.Data, err = h264.ToAVCC(data, t.lengthSize); err != nil {
 			return nil, fmt.Errorf("video sample at offset %d: %w", s.off, err)
 		}
 	} else {

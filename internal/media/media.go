@@ -27,14 +27,31 @@ func (k Kind) String() string {
 }
 
 // Packet is one encoded access unit. It is immutable once handed to the
-// fan-out: every sink receives the same *Packet and must not modify it.
+// fan-out: every sink receives the same *Packet and must not modify it
+// (nor its Data).
+//
+// Timestamp invariants, which every producer (encoders, package input)
+// guarantees and every sink may rely on:
+//
+//   - Packets of one kind arrive in decode order, and DTS strictly
+//     increases from one packet of a kind to the next.
+//   - PTS >= DTS. For video, PTS-DTS is the composition offset
+//     (CompositionOffset): 0 for an encoder without frame reordering, which
+//     sets PTS = DTS; positive for frames that a later-decoded B-frame
+//     precedes in presentation. PTS is not monotonic in decode order when
+//     there are B-frames: sinks order by DTS and carry the offset (fMP4
+//     trun composition offsets, FLV CompositionTime, TS PES PTS and DTS).
+//   - Audio has no reordering: PTS == DTS.
+//   - Video presentation of a stream starts at the PTS of its first IDR;
+//     with B-frames that IDR's DTS is earlier (by the encoder's reorder
+//     delay), and DTS may therefore be negative near the start.
 type Packet struct {
 	Kind Kind
-	// PTS and DTS are relative to the session base instant. Video has no
-	// frame reordering, so PTS == DTS. For audio, PTS is the presentation
-	// time of the first sample that decoding this packet yields, encoder
-	// priming included: the first AAC packets carry negative PTS so that
-	// the first real sample lands exactly on its capture time.
+	// PTS and DTS are relative to the session base instant. For audio, PTS
+	// is the presentation time of the first sample that decoding this
+	// packet yields, encoder priming included: the first AAC packets carry
+	// negative PTS so that the first real sample lands exactly on its
+	// capture time.
 	PTS time.Duration
 	DTS time.Duration
 	// Duration of the access unit (one frame interval, or 1024 samples).
@@ -42,8 +59,8 @@ type Packet struct {
 	// Key is true for an IDR access unit (video) and for every audio packet.
 	Key bool
 	// Data: for H.264 the NAL units of one access unit in AVCC form (each
-	// prefixed by a 4-byte big-endian length, no SPS/PPS, no AUD); for AAC
-	// one raw AAC frame (no ADTS header).
+	// prefixed by a 4-byte big-endian length, no SPS/PPS, no AUD; package
+	// h264 converts); for AAC one raw AAC frame (no ADTS header).
 	Data []byte
 	// Seq counts packets of this kind from 0, for loss accounting.
 	Seq uint64
@@ -51,6 +68,11 @@ type Packet struct {
 	// encoder handed this packet to Go; used for latency measurement.
 	Encoded time.Duration
 }
+
+// CompositionOffset is PTS-DTS: how long after its decode time the access
+// unit is presented. Never negative (see the invariants on Packet); 0 for
+// audio and for video without frame reordering.
+func (p *Packet) CompositionOffset() time.Duration { return p.PTS - p.DTS }
 
 // VideoConfig describes an H.264 stream.
 type VideoConfig struct {

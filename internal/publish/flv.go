@@ -100,25 +100,6 @@ func (t *flvTimeline) stamp(p *media.Packet) (ts uint32, ok bool) {
 	return ts, true
 }
 
-// avcDecoderConfig builds the AVCDecoderConfigurationRecord (ISO 14496-15
-// 5.2.4.1) from SPS and PPS, NAL length size 4.
-func avcDecoderConfig(sps, pps []byte) []byte {
-	b := make([]byte, 0, 11+len(sps)+len(pps)+4)
-	b = append(b, 1, sps[1], sps[2], sps[3], 0xFF, 0xE1)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(sps)))
-	b = append(b, sps...)
-	b = append(b, 1)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(pps)))
-	b = append(b, pps...)
-	switch sps[1] {
-	case 100, 110, 122, 244:
-		// High profiles carry chroma format and bit depths; our encoders
-		// produce 4:2:0 8-bit.
-		b = append(b, 0xFC|1, 0xF8, 0xF8, 0)
-	}
-	return b
-}
-
 // AMF0 encoding of the few values RTMP commands and onMetaData need.
 
 func amfString(b []byte, s string) []byte {

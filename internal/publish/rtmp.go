@@ -19,6 +19,7 @@ import (
 	"github.com/yutopp/go-rtmp/handshake"
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
+	"github.com/livecap/livecap/internal/h264"
 	"github.com/livecap/livecap/internal/media"
 )
 
@@ -268,7 +269,7 @@ func (s *rtmpSession) sendHeaders() error {
 		if len(v.SPS) < 4 || len(v.PPS) == 0 {
 			return fmt.Errorf("video config has no SPS/PPS")
 		}
-		if err := s.cw.message(csidVideo, msgVideo, 0, s.msid, h[:], avcDecoderConfig(v.SPS, v.PPS)); err != nil {
+		if err := s.cw.message(csidVideo, msgVideo, 0, s.msid, h[:], h264.DecoderConfig(v.SPS, v.PPS)); err != nil {
 			return err
 		}
 	}

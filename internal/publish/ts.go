@@ -1,7 +1,6 @@
 package publish
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
 
+	"github.com/livecap/livecap/internal/h264"
 	"github.com/livecap/livecap/internal/media"
 )
 
@@ -30,11 +30,6 @@ type tsMuxer struct {
 	nalus [][]byte
 	aus   [1][]byte
 }
-
-// aud is an access unit delimiter (primary_pic_type 7: any slice type).
-// mediacommon prepends one when the access unit does not start with it,
-// allocating a new slice of NAL units each time; ours is in place already.
-var aud = []byte{9, 0xF0}
 
 func newTSMuxer(w io.Writer, info media.StreamInfo) (*tsMuxer, error) {
 	v := info.Video
@@ -91,33 +86,18 @@ func (m *tsMuxer) write(p *media.Packet) (sent bool, err error) {
 		m.aus[0] = nil // do not keep the packet alive
 		return err == nil, err
 	}
-	m.nalus = append(m.nalus[:0], aud)
+	// mediacommon prepends an AUD when the access unit does not start with
+	// one, allocating a new slice of NAL units each time; ours is in place.
+	m.nalus = append(m.nalus[:0], h264.AUD)
 	if p.Key {
 		// In-band parameter sets before each IDR: a TS receiver can join
 		// (or resume) at any keyframe.
 		m.nalus = append(m.nalus, m.sps, m.pps)
 	}
-	m.nalus, err = splitAVCC(m.nalus, p.Data)
+	m.nalus, err = h264.AppendNALs(m.nalus, p.Data)
 	if err == nil {
 		err = m.mux.WriteH264(m.vt, ts90k(p.PTS), ts90k(p.DTS), m.nalus)
 	}
 	clear(m.nalus)
 	return err == nil, err
-}
-
-// splitAVCC appends the NAL units of a length-prefixed access unit.
-func splitAVCC(dst [][]byte, b []byte) ([][]byte, error) {
-	for len(b) > 0 {
-		if len(b) < 4 {
-			return dst, errors.New("access unit is not AVCC: truncated NAL length")
-		}
-		n := binary.BigEndian.Uint32(b)
-		b = b[4:]
-		if n == 0 || uint64(n) > uint64(len(b)) {
-			return dst, fmt.Errorf("access unit is not AVCC: NAL length %d with %d bytes left", n, len(b))
-		}
-		dst = append(dst, b[:n])
-		b = b[n:]
-	}
-	return dst, nil
 }

@@ -1,4 +1,4 @@
-package avcodec
+package h264
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ func TestAnnexBToAVCC(t *testing.T) {
 	in = append(in, idr...)
 	in = append(in, 0, 0) // trailing_zero_8bits
 
-	got, isIDR := annexBToAVCC(in)
+	got, isIDR := AnnexBToAVCC(in)
 	want := append([]byte{0, 0, 0, byte(len(sei))}, sei...)
 	want = append(want, 0, 0, 0, byte(len(idr)))
 	want = append(want, idr...)
@@ -36,11 +36,11 @@ func TestAnnexBToAVCC(t *testing.T) {
 	}
 
 	slice := []byte{0, 0, 0, 1, 0x41, 0x9a, 0x02}
-	if got, isIDR := annexBToAVCC(slice); isIDR || !bytes.Equal(got, []byte{0, 0, 0, 3, 0x41, 0x9a, 0x02}) {
+	if got, isIDR := AnnexBToAVCC(slice); isIDR || !bytes.Equal(got, []byte{0, 0, 0, 3, 0x41, 0x9a, 0x02}) {
 		t.Fatalf("non-IDR: % x idr %v", got, isIDR)
 	}
 
-	s, p := parameterSets(in)
+	s, p := ParameterSets(in)
 	if !bytes.Equal(s, sps) || !bytes.Equal(p, pps) {
 		t.Fatalf("Annex-B parameter sets % x / % x", s, p)
 	}
@@ -48,11 +48,11 @@ func TestAnnexBToAVCC(t *testing.T) {
 	avcC = append(avcC, sps...)
 	avcC = append(avcC, 1, 0, byte(len(pps)))
 	avcC = append(avcC, pps...)
-	s, p = parameterSets(avcC)
+	s, p = ParameterSets(avcC)
 	if !bytes.Equal(s, sps) || !bytes.Equal(p, pps) {
 		t.Fatalf("avcC parameter sets % x / % x", s, p)
 	}
-	if s, p := parameterSets(avcC[:9]); s != nil || p != nil {
+	if s, p := ParameterSets(avcC[:9]); s != nil || p != nil {
 		t.Fatalf("truncated avcC gave % x / % x", s, p)
 	}
 }

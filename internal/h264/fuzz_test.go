@@ -1,4 +1,4 @@
-package avcodec
+package h264
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ func FuzzAnnexBToAVCC(f *testing.F) {
 	f.Add([]byte{0, 0, 1})
 	f.Add([]byte{0x65, 1, 2, 3})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		out, idr := annexBToAVCC(data)
+		out, idr := AnnexBToAVCC(data)
 		sawIDR := false
 		for pos := 0; pos < len(out); {
 			if len(out)-pos < 5 {
@@ -40,9 +40,9 @@ func FuzzAnnexBToAVCC(f *testing.F) {
 				t.Fatalf("NAL unit at %d ends with a zero byte", pos)
 			}
 			switch nal[0] & 0x1f {
-			case nalSPS, nalPPS, nalAUD:
+			case NALSPS, NALPPS, NALAUD:
 				t.Fatalf("NAL type %d kept", nal[0]&0x1f)
-			case nalIDR:
+			case NALIDR:
 				sawIDR = true
 			}
 			pos += n
@@ -53,7 +53,7 @@ func FuzzAnnexBToAVCC(f *testing.F) {
 		if cap(out) != len(out) {
 			t.Fatalf("cap %d for len %d", cap(out), len(out))
 		}
-		again, idr2 := annexBToAVCC(avccToAnnexB(out))
+		again, idr2 := AnnexBToAVCC(avccToAnnexB(out))
 		if !bytes.Equal(again, out) || idr2 != idr {
 			t.Fatalf("second pass differs:\n% x\n% x", out, again)
 		}
@@ -79,18 +79,18 @@ func FuzzAnnexBToAVCC(f *testing.F) {
 			if i%3 == 2 {
 				annexB = append(annexB, 0, 0) // trailing_zero_8bits
 			}
-			if keepInAccessUnit(nal[0] & 0x1f) {
+			if KeepInAccessUnit(nal[0] & 0x1f) {
 				want = binary.BigEndian.AppendUint32(want, uint32(len(nal)))
 				want = append(want, nal...)
 			}
 		}
-		if got, _ := annexBToAVCC(annexB); !bytes.Equal(got, want) {
+		if got, _ := AnnexBToAVCC(annexB); !bytes.Equal(got, want) {
 			t.Fatalf("valid stream % x\ngot  % x\nwant % x", annexB, got, want)
 		}
 
 		// Extradata readers: any bytes, no panic, copies no larger than
 		// the input.
-		sps, pps := parameterSets(data)
+		sps, pps := ParameterSets(data)
 		if len(sps) > len(data) || len(pps) > len(data) {
 			t.Fatalf("parameter sets of %d and %d bytes from %d", len(sps), len(pps), len(data))
 		}
@@ -126,4 +126,41 @@ func escape(b []byte) []byte {
 		}
 	}
 	return out
+}
+
+// FuzzToAVCC checks the NAL length rewrite: whatever it accepts, it returns
+// well-formed 4-byte AVCC with no parameter sets, AUD or empty units, no
+// larger than the input allows, and a second pass leaves it unchanged.
+func FuzzToAVCC(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 5, 0x65, 1, 2, 3, 4}, byte(2))
+	f.Add([]byte{0, 0, 0, 2, 0x09, 0xf0, 0, 0, 0, 3, 0x67, 1, 2, 0, 0, 0, 2, 0x68, 1, 0, 0, 0, 2, 0x65, 9}, byte(2))
+	f.Add([]byte{0, 3, 0x41, 1, 2, 0, 0, 0, 1, 0x06}, byte(1))
+	f.Add([]byte{3, 0x41, 1, 2, 0, 1, 0x09}, byte(0))
+	f.Add([]byte{0, 0, 0, 9, 0x65}, byte(2))
+	f.Fuzz(func(t *testing.T, data []byte, ls byte) {
+		lengthSize := []int{1, 2, 4}[int(ls)%3]
+		out, err := ToAVCC(data, lengthSize)
+		if err != nil {
+			return
+		}
+		if len(out) > len(data)*4/lengthSize {
+			t.Fatalf("%d bytes out of %d with %d-byte lengths", len(out), len(data), lengthSize)
+		}
+		nals, err := AppendNALs(nil, out)
+		if err != nil {
+			t.Fatalf("output not AVCC: %v", err)
+		}
+		for _, nal := range nals {
+			if !KeepInAccessUnit(Type(nal)) {
+				t.Fatalf("NAL type %d kept", Type(nal))
+			}
+		}
+		if split := SplitNALs(out, 4); len(split) != len(nals) {
+			t.Fatalf("SplitNALs found %d units, AppendNALs %d", len(split), len(nals))
+		}
+		again, err := ToAVCC(out, 4)
+		if err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("second pass changed the output (err %v)", err)
+		}
+	})
 }

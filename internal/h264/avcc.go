@@ -1,17 +1,9 @@
-package input
+package h264
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
-)
-
-// H.264 NAL unit types the packets must not carry (see media.Packet.Data):
-// parameter sets travel in StreamInfo and every sink writes its own, and an
-// access unit delimiter means nothing inside a container.
-const (
-	nalSPS = 7
-	nalPPS = 8
-	nalAUD = 9
 )
 
 // ToAVCC rewrites one H.264 sample whose NAL units carry lengthSize-byte
@@ -26,7 +18,7 @@ func ToAVCC(sample []byte, lengthSize int) ([]byte, error) {
 	switch lengthSize {
 	case 1, 2, 4:
 	default:
-		return nil, fmt.Errorf("input: NAL length size %d is not supported (1, 2 or 4)", lengthSize)
+		return nil, fmt.Errorf("h264: NAL length size %d is not supported (1, 2 or 4)", lengthSize)
 	}
 	// First pass: validate, and learn whether anything must change.
 	clean := lengthSize == 4
@@ -41,11 +33,10 @@ func ToAVCC(sample []byte, lengthSize int) ([]byte, error) {
 			clean = false
 			continue
 		}
-		switch sample[pos] & 0x1f {
-		case nalSPS, nalPPS, nalAUD:
-			clean = false
-		default:
+		if KeepInAccessUnit(Type(sample[pos:])) {
 			outLen += 4 + n
+		} else {
+			clean = false
 		}
 		pos += n
 	}
@@ -61,8 +52,7 @@ func ToAVCC(sample []byte, lengthSize int) ([]byte, error) {
 		}
 		nal := sample[pos : pos+n]
 		pos += n
-		switch nal[0] & 0x1f {
-		case nalSPS, nalPPS, nalAUD:
+		if !KeepInAccessUnit(Type(nal)) {
 			continue
 		}
 		out = binary.BigEndian.AppendUint32(out, uint32(n))
@@ -75,21 +65,21 @@ func ToAVCC(sample []byte, lengthSize int) ([]byte, error) {
 // announces lies inside the sample.
 func nalLength(b []byte, pos, lengthSize int) (int, error) {
 	if len(b)-pos < lengthSize {
-		return 0, fmt.Errorf("input: truncated NAL length prefix at offset %d of a %d-byte sample", pos, len(b))
+		return 0, fmt.Errorf("h264: truncated NAL length prefix at offset %d of a %d-byte sample", pos, len(b))
 	}
 	var n uint64
 	for i := 0; i < lengthSize; i++ {
 		n = n<<8 | uint64(b[pos+i])
 	}
 	if n > uint64(len(b)-pos-lengthSize) {
-		return 0, fmt.Errorf("input: NAL length %d at offset %d runs past the end of a %d-byte sample", n, pos, len(b))
+		return 0, fmt.Errorf("h264: NAL length %d at offset %d runs past the end of a %d-byte sample", n, pos, len(b))
 	}
 	return int(n), nil
 }
 
-// splitNALs returns the NAL units of a length-prefixed sample (nil on a
-// malformed one). Used to find in-band parameter sets of avc3 streams.
-func splitNALs(sample []byte, lengthSize int) [][]byte {
+// SplitNALs returns the NAL units of a sample with lengthSize-byte length
+// prefixes (nil on a malformed one). The units are sub-slices of sample.
+func SplitNALs(sample []byte, lengthSize int) [][]byte {
 	var nals [][]byte
 	for pos := 0; pos < len(sample); {
 		n, err := nalLength(sample, pos, lengthSize)
@@ -101,4 +91,23 @@ func splitNALs(sample []byte, lengthSize int) [][]byte {
 		pos += n
 	}
 	return nals
+}
+
+// AppendNALs appends the NAL units of a media.Packet access unit (4-byte
+// lengths) to dst, without allocating beyond dst's growth. An empty unit
+// or a length that runs past the end is an error.
+func AppendNALs(dst [][]byte, au []byte) ([][]byte, error) {
+	for len(au) > 0 {
+		if len(au) < 4 {
+			return dst, errors.New("access unit is not AVCC: truncated NAL length")
+		}
+		n := binary.BigEndian.Uint32(au)
+		au = au[4:]
+		if n == 0 || uint64(n) > uint64(len(au)) {
+			return dst, fmt.Errorf("access unit is not AVCC: NAL length %d with %d bytes left", n, len(au))
+		}
+		dst = append(dst, au[:n])
+		au = au[n:]
+	}
+	return dst, nil
 }
