@@ -25,7 +25,7 @@ func newAnalyzeCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "analyze FILE [FILE...]",
-		Short: "Measure A/V offset and frame continuity of a test-source recording",
+		Short: "Measure a recording: A/V offset and frame continuity of the test pattern, timestamps and keyframes of any file",
 		Long: `Analyze a recording made from livecap's test source (or what an ingest
 server received from it: FLV from nginx-rtmp, MPEG-TS from an SRT listener).
 Several files are read in order as one timeline (segments), and each join is
@@ -36,9 +36,13 @@ found; offset = audio onset - video flash time, as a player presents them
 (positive: audio late). Reported: median, mean, max |offset|, drift over
 time, a per-interval series, and missing/repeated/unreadable frames.
 
-Exit status 7 when a check fails: max |offset| above --max-offset, or
-missing/repeated frames (unless --allow-gaps). Decoding uses ffmpeg and
-ffprobe from PATH.`,
+Any other recording is analyzed too, without the pattern: video and audio
+timestamps and their gaps, keyframe intervals, how the files join, the A/V
+start offset and decode errors.
+
+Exit status 7 when a check fails: max |offset| above --max-offset (or no
+test pattern to measure it on), or missing/repeated frames (unless
+--allow-gaps). Decoding uses ffmpeg and ffprobe from PATH.`,
 		Example: `  livecap analyze rec/livecap-0001.mp4 rec/livecap-0002.mp4
   livecap analyze --max-offset 20ms --json received.flv`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -65,7 +69,7 @@ ffprobe from PATH.`,
 				Pairs:     pairs,
 			})
 			if err != nil {
-				return err
+				return analyzeExit(err)
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -77,7 +81,7 @@ ffprobe from PATH.`,
 			} else if err := r.WriteText(out); err != nil {
 				return exitcode.With(exitcode.Failure, err)
 			}
-			return r.Err()
+			return analyzeExit(r.Err())
 		},
 	}
 	f := cmd.Flags()
@@ -87,4 +91,18 @@ ffprobe from PATH.`,
 	f.DurationVar(&interval, "interval", time.Minute, "bucket width of the offset series")
 	f.BoolVar(&pairs, "pairs", false, "list every flash/beep pair")
 	return cmd
+}
+
+// analyzeExit maps the analyzer's typed errors to exit codes.
+func analyzeExit(err error) error {
+	var ce *analyze.CheckError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, analyze.ErrUsage):
+		return exitcode.With(exitcode.Usage, err)
+	case errors.As(err, &ce):
+		return exitcode.With(exitcode.Check, err)
+	}
+	return exitcode.With(exitcode.Failure, err)
 }

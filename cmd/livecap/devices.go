@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/livecap/livecap/internal/capture"
+	"github.com/livecap/livecap/internal/capture/testsrc"
 	"github.com/livecap/livecap/internal/exitcode"
 )
 
@@ -18,7 +19,7 @@ func newDevicesCmd() *cobra.Command {
 		Short: "List cameras, microphones and screens (and the test source)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			devs := capture.TestDevices()
+			devs := testsrc.Devices()
 			if p := capture.PlatformCapture(); p != nil {
 				pd, err := p.Devices()
 				if err != nil {

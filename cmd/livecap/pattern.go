@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/livecap/livecap/internal/capture"
+	"github.com/livecap/livecap/internal/capture/testsrc"
 	"github.com/livecap/livecap/internal/exitcode"
 	"github.com/livecap/livecap/internal/media"
 )
@@ -35,7 +35,7 @@ func newPatternCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			src, err := capture.NewTestSource(capture.TestOptions{Width: w, Height: h, FPS: fps, Video: true, Duration: d})
+			src, err := testsrc.New(testsrc.Options{Width: w, Height: h, FPS: fps, Video: true, Duration: d})
 			if err != nil {
 				return exitcode.With(exitcode.Usage, err)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/livecap/livecap/internal/capture"
+	"github.com/livecap/livecap/internal/capture/testsrc"
 	"github.com/livecap/livecap/internal/clock"
 	"github.com/livecap/livecap/internal/diskcheck"
 	"github.com/livecap/livecap/internal/encoder"
@@ -320,7 +321,7 @@ func openSource(f *streamFlags, c *streamConfig, host *clock.Host) (capture.Sour
 		}
 	}
 	if (v == "test" || v == "none") && (a == "test" || a == "none") {
-		o := capture.TestOptions{
+		o := testsrc.Options{
 			Width: c.width, Height: c.height, FPS: c.fps,
 			SampleRate: f.sampleRate, Channels: f.channels,
 			Video: v == "test", Audio: a == "test",
@@ -332,7 +333,7 @@ func openSource(f *streamFlags, c *streamConfig, host *clock.Host) (capture.Sour
 		if f.fast && c.duration == 0 {
 			return nil, usageErr("--fast needs --duration: a fast run ends on media time")
 		}
-		src, err := capture.NewTestSource(o)
+		src, err := testsrc.New(o)
 		if err != nil {
 			return nil, exitcode.With(exitcode.Usage, err)
 		}

@@ -9,16 +9,11 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/livecap/livecap/internal/exitcode"
 )
 
-func exitCode(err error) int {
-	var ee *exitcode.Error
-	if errors.As(err, &ee) {
-		return ee.Code
-	}
-	return -1
+func isCheck(err error) bool {
+	var ce *CheckError
+	return errors.As(err, &ce)
 }
 
 // TestKnownOffsets: files made by ffmpeg with a known audio offset, in the
@@ -113,7 +108,7 @@ func TestSegmentsJoin(t *testing.T) {
 	}
 	var txt bytes.Buffer
 	r.WriteText(&txt)
-	if r.Passed || exitCode(r.Err()) != exitcode.Check || r.Frames.Missing != 5 ||
+	if r.Passed || !isCheck(r.Err()) || r.Frames.Missing != 5 ||
 		len(r.Frames.MissingRanges) != 1 || r.Frames.MissingRanges[0] != [2]uint32{180, 184} ||
 		r.Joins[1].Continuous || r.Joins[1].MissingFrames != 5 {
 		t.Fatalf("gap of 5 frames not reported:\n%s", txt.String())
@@ -134,7 +129,7 @@ func TestSegmentsJoin(t *testing.T) {
 }
 
 // TestRepeatedAndOffsetLimit: repeated frame numbers are reported, and an
-// offset above the limit fails the check with exit code 7; the JSON form
+// offset above the limit fails the check with a CheckError; the JSON form
 // carries the documented fields.
 func TestRepeatedAndOffsetLimit(t *testing.T) {
 	needFFmpeg(t)
@@ -174,7 +169,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"x"}, Options{MaxOffset: -time.Millisecond}},
 	} {
 		_, err := Files(context.Background(), c.paths, c.opts)
-		if exitCode(err) != exitcode.Usage || strings.Contains(err.Error(), "\n") {
+		if !errors.Is(err, ErrUsage) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v %+v: got %v, want one-line usage error", c.paths, c.opts, err)
 		}
 	}

@@ -12,10 +12,11 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/livecap/livecap/internal/testpattern"
 )
 
 // probeInfo is what ffprobe says about the first video and audio streams.
@@ -85,6 +86,11 @@ func firstLine(b []byte) string {
 type decoded struct {
 	frames   []frameInfo
 	framePTS []int64
+	key      []bool // the decoder marked the picture a keyframe
+	// decodeErrors counts the decoder's and ffmpeg's error lines;
+	// errorLines keeps the first few.
+	decodeErrors int
+	errorLines   []string
 	// audio frames as decoded: presentation time of the first sample and
 	// sample count; sample positions of onsets index into their
 	// concatenation.
@@ -97,16 +103,44 @@ type decoded struct {
 	base int64
 }
 
-// showinfo / ashowinfo lines, e.g.
-// [Parsed_showinfo_2 @ 0x55] n:   0 pts:      0 pts_time:0 ...
-// [Parsed_ashowinfo_2 @ 0x55] n:0 pts:0 pts_time:0 ... rate:48000 nb_samples:1024 ...
-var infoRe = regexp.MustCompile(`Parsed_(a?)showinfo_\d+ @ [^\]]*\] n:\s*(\d+) pts:\s*(\S+)`)
-var rateRe = regexp.MustCompile(` rate:(\d+) `)
-var nbRe = regexp.MustCompile(` nb_samples:(\d+)`)
+// showinfo / ashowinfo lines, with -loglevel level+info, look like
+//
+//	[Parsed_showinfo_2 @ 0x55] [info] n:   0 pts:      0 pts_time:0 ... iskey:1 type:I ...
+//	[Parsed_ashowinfo_2 @ 0x55] [info] n:0 pts:0 pts_time:0 ... rate:48000 nb_samples:1024 ...
+//
+// and a decoder's complaint like
+//
+//	[h264 @ 0x55] [error] error while decoding MB 4 5, bytestream 12
+//
+// They are read with plain byte searches: no regular expression to build
+// on every run of livecap.
+var (
+	vInfoTag = []byte("Parsed_showinfo_")
+	aInfoTag = []byte("Parsed_ashowinfo_")
+	errorTag = []byte("] [error] ")
+	fatalTag = []byte("] [fatal] ")
+)
+
+// field returns the value after " key" (key includes its colon) up to the
+// next space, skipping the spaces showinfo pads numbers with.
+func field(line []byte, key string) ([]byte, bool) {
+	i := bytes.Index(line, []byte(key))
+	if i < 0 {
+		return nil, false
+	}
+	v := bytes.TrimLeft(line[i+len(key):], " ")
+	if j := bytes.IndexByte(v, ' '); j >= 0 {
+		v = v[:j]
+	}
+	return v, true
+}
+
+// maxErrorLines is how many decode error messages a file report keeps.
+const maxErrorLines = 5
 
 // scaledWidth is the width pictures are decoded at: 6 columns per barcode
 // cell is plenty to read it, and keeps hours of HD video cheap to scan.
-const scaledWidth = barcodeCells * 6
+const scaledWidth = testpattern.Cells * 6
 
 // decode runs one ffmpeg that decodes the first video and audio streams,
 // as a player would (edit lists, skip samples and stream start times
@@ -119,7 +153,7 @@ const scaledWidth = barcodeCells * 6
 // read the previous file: segments are fed to one detector as one stream,
 // so a beep that straddles a file boundary is still measured.
 func decode(ctx context.Context, ffmpeg, path string, pi *probeInfo, det *beepDetector) (*decoded, error) {
-	args := []string{"-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
+	args := []string{"-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info",
 		"-copyts", "-i", path}
 	var files []*os.File
 	var readers []*os.File
@@ -245,30 +279,46 @@ func decode(ctx context.Context, ffmpeg, path string, pi *probeInfo, det *beepDe
 	var parseErr error
 	for sc.Scan() {
 		line := sc.Bytes()
-		m := infoRe.FindSubmatch(line)
-		if m == nil {
+		video := bytes.Contains(line, vInfoTag)
+		if !video && !bytes.Contains(line, aInfoTag) {
+			if bytes.Contains(line, errorTag) || bytes.Contains(line, fatalTag) {
+				d.decodeErrors++
+				if len(d.errorLines) < maxErrorLines {
+					d.errorLines = append(d.errorLines, string(bytes.TrimSpace(line)))
+				}
+			}
 			if len(tail) == 8 {
 				tail = tail[1:]
 			}
 			tail = append(tail, string(line))
 			continue
 		}
-		pts := int64(math.MinInt64)
-		if string(m[3]) != "NOPTS" {
-			pts, _ = strconv.ParseInt(string(m[3]), 10, 64)
+		if _, ok := field(line, "] [info] n:"); !ok {
+			continue // the filter's configuration lines
 		}
-		if len(m[1]) == 0 {
-			d.framePTS = append(d.framePTS, pts)
+		pv, ok := field(line, " pts:")
+		if !ok {
+			parseErr = fmt.Errorf("unexpected showinfo line %q", line)
 			continue
 		}
-		nb := nbRe.FindSubmatch(line)
-		if nb == nil {
+		pts := int64(math.MinInt64)
+		if string(pv) != "NOPTS" {
+			pts, _ = strconv.ParseInt(string(pv), 10, 64)
+		}
+		if video {
+			k, _ := field(line, " iskey:")
+			d.framePTS = append(d.framePTS, pts)
+			d.key = append(d.key, string(k) == "1")
+			continue
+		}
+		nb, ok := field(line, " nb_samples:")
+		if !ok {
 			parseErr = fmt.Errorf("unexpected ashowinfo line %q", line)
 			continue
 		}
-		ns, _ := strconv.ParseInt(string(nb[1]), 10, 64)
-		if rm := rateRe.FindSubmatch(line); rm != nil && string(rm[1]) != strconv.Itoa(d.sampleRate) {
-			parseErr = fmt.Errorf("audio decodes at %s Hz, not the %d Hz ffprobe reported", rm[1], d.sampleRate)
+		ns, _ := strconv.ParseInt(string(nb), 10, 64)
+		if rate, ok := field(line, " rate:"); ok && string(rate) != strconv.Itoa(d.sampleRate) {
+			parseErr = fmt.Errorf("audio decodes at %s Hz, not the %d Hz ffprobe reported", rate, d.sampleRate)
 		}
 		d.audPTS = append(d.audPTS, pts)
 		d.audSamples = append(d.audSamples, ns)

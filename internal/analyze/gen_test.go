@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/livecap/livecap/internal/testpattern"
 )
 
 // genSpec describes a test file made with ffmpeg: video drawn here with the
@@ -37,34 +39,19 @@ func needFFmpeg(t testing.TB) {
 // below it, white for a flash or a dark grey gradient otherwise.
 func drawFrame(buf []byte, w, h int, num uint32, flash bool) {
 	y := buf[:w*h]
-	band := barcodeBand(h)
-	cell := w / barcodeCells
-	for r := 0; r < h; r++ {
+	testpattern.DrawBarcode(y, w, w, h, num)
+	for r := testpattern.Band(h); r < h; r++ {
 		row := y[r*w : (r+1)*w]
-		if r < band {
-			for x := range row {
-				c := x / cell
-				v := byte(16)
-				switch {
-				case c == 0:
-					v = 235
-				case c >= 1 && c <= 32 && num>>(32-c)&1 == 1:
-					v = 235
-				}
-				row[x] = v
-			}
-			continue
-		}
 		for x := range row {
 			if flash {
-				row[x] = 235
+				row[x] = testpattern.LumaWhite
 			} else {
 				row[x] = byte(40 + (x*80)/w)
 			}
 		}
 	}
 	for i := w * h; i < len(buf); i++ {
-		buf[i] = 128
+		buf[i] = testpattern.ChromaMid
 	}
 }
 
@@ -88,7 +75,7 @@ func generate(t testing.TB, dir, name string, g genSpec) string {
 	// Beeps follow the flashes (numbers[0] decides the phase).
 	first := (g.fps - int(g.numbers[0])%g.fps) % g.fps
 	phase := float64(first)/float64(g.fps) + g.beepDelay
-	expr := fmt.Sprintf("0.5*sin(2*PI*1000*(t-(%.6f)))*lt(mod(t-(%.6f)+1000\\,1)\\,0.05)", phase, phase)
+	expr := testpattern.BeepExpr(phase)
 	out := filepath.Join(dir, name+"."+g.ext)
 	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-y",
 		"-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", fmt.Sprintf("%dx%d", g.w, g.h), "-r", fmt.Sprint(g.fps), "-i", "pipe:0"}
@@ -118,7 +105,7 @@ func generate(t testing.TB, dir, name string, g genSpec) string {
 	}
 	buf := make([]byte, g.w*g.h*3/2)
 	for _, num := range g.numbers {
-		drawFrame(buf, g.w, g.h, num, int(num)%g.fps == 0)
+		drawFrame(buf, g.w, g.h, num, testpattern.IsFlash(int64(num), g.fps))
 		if _, err := stdin.Write(buf); err != nil {
 			t.Fatalf("write frame: %v (%s)", err, stderr.String())
 		}

@@ -14,12 +14,24 @@ func (r *Report) WriteText(w io.Writer) error {
 	b := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 
-	if r.Passed {
-		p("result: PASS\n")
-	} else {
+	switch {
+	case !r.Passed:
 		p("result: FAIL: %s\n", strings.Join(r.Failed, "; "))
+	case !r.Pattern:
+		p("result: not the livecap test pattern (no frame barcode, no beep): A/V sync and frame numbers not measured\n")
+	default:
+		p("result: PASS\n")
 	}
+	if r.Pattern {
+		r.writeSync(b)
+		r.writeFrames(b)
+	}
+	r.writeFiles(b)
+	return b.Flush()
+}
 
+func (r *Report) writeSync(b *bufio.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	s := r.Sync
 	p("\nsync (audio - video; + = audio late): %d pairs", s.Pairs)
 	if s.UnpairedFlashes > 0 || s.UnpairedBeeps > 0 {
@@ -29,8 +41,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	if s.Pairs > 0 {
 		p("  median %+.2f ms   mean %+.2f ms   max |offset| %.2f ms   range %+.2f .. %+.2f ms   stddev %.2f ms\n",
 			s.MedianMs, s.MeanMs, s.MaxAbsMs, s.MinMs, s.MaxMs, s.StdDevMs)
-		p("  over %s: start %+.2f ms, end %+.2f ms, drift %+.2f ms/hour\n",
-			fmtSeconds(s.SpanS), s.StartMs, s.EndMs, s.DriftMsPerHour)
+		p("  over %s: start %+.2f ms, end %+.2f ms, drift %+.2f ms", fmtSeconds(s.SpanS), s.StartMs, s.EndMs, s.DriftMs)
+		if s.SpanS >= minDriftSpan.Seconds() {
+			p(" (%+.2f ms/hour)\n", s.DriftMsPerHour)
+		} else {
+			p(" (no hourly figure from less than %s)\n", fmtSeconds(minDriftSpan.Seconds()))
+		}
 		if len(s.Series) > 1 {
 			p("  %-10s %6s %10s %10s %10s\n", "from", "pairs", "median", "min", "max")
 			for _, bk := range s.Series {
@@ -46,6 +62,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 
+}
+
+func (r *Report) writeFrames(b *bufio.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	f := r.Frames
 	p("\nframes: %d decoded, %d unreadable, %d missing, %d repeated\n", f.Total, f.Unreadable, f.Missing, f.Repeated)
 	if len(f.MissingRanges) > 0 {
@@ -62,7 +82,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(f.RepeatedFrames) > 0 {
 		p("  repeated: %s\n", strings.Trim(fmt.Sprint(f.RepeatedFrames), "[]"))
 	}
+}
 
+func (r *Report) writeFiles(b *bufio.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	p("\nfiles:\n")
 	for i, fr := range r.Files {
 		p("  [%d] %s\n", i, filepath.Base(fr.Path))
@@ -71,21 +94,44 @@ func (r *Report) WriteText(w io.Writer) error {
 			if fr.FirstFrame != nil {
 				p(", numbers %d..%d", *fr.FirstFrame, *fr.LastFrame)
 			}
-			p(", PTS %.3f..%.3f s, duration %.3f s, max frame interval %.1f ms, %d flashes\n",
-				fr.VideoStartS, fr.VideoEndS, fr.VideoDurationS, fr.MaxFrameIntervalM, fr.Flashes)
+			p(", PTS %.3f..%.3f s, duration %.3f s, frame interval %.1f ms (max %.1f ms)",
+				fr.VideoStartS, fr.VideoEndS, fr.VideoDurationS, fr.FrameIntervalMs, fr.MaxFrameIntervalM)
+			if r.Pattern {
+				p(", %d flashes", fr.Flashes)
+			}
+			p("\n      timestamps: %d gaps, %d steps back; keyframes: %d", fr.VideoPTSGaps, fr.VideoPTSBackwards, fr.Keyframes)
+			if fr.Keyframes >= 2 {
+				p(", every %.2f..%.2f s (mean %.2f s)", fr.KeyframeIntervalMinS, fr.KeyframeIntervalMaxS, fr.KeyframeIntervalMeanS)
+			}
+			if !fr.FirstIsKeyframe {
+				p(", FIRST PICTURE IS NOT A KEYFRAME")
+			}
+			p("\n")
 		} else {
 			p("      video: none\n")
 		}
 		if fr.HasAudio {
-			p("      audio: %d Hz, PTS %.3f..%.3f s, duration %.3f s, %d gaps, %d beeps\n",
-				fr.SampleRate, fr.AudioStartS, fr.AudioEndS, fr.AudioDurationS, fr.AudioGaps, fr.Beeps)
+			p("      audio: %d Hz, PTS %.3f..%.3f s, duration %.3f s, %d gaps", fr.SampleRate, fr.AudioStartS, fr.AudioEndS, fr.AudioDurationS, fr.AudioGaps)
+			if r.Pattern {
+				p(", %d beeps", fr.Beeps)
+			}
+			p("\n")
+			if fr.AVStartOffsetMs != nil {
+				p("      A/V start: audio first sample - first picture = %+.1f ms\n", *fr.AVStartOffsetMs)
+			}
 		} else {
 			p("      audio: none\n")
+		}
+		p("      decode errors: %d\n", fr.DecodeErrors)
+		for _, l := range fr.DecodeErrorLines {
+			p("        %s\n", l)
 		}
 	}
 	for _, j := range r.Joins {
 		state := "continuous"
 		switch {
+		case !r.Pattern:
+			state = "frame numbers unknown"
 		case j.MissingFrames > 0:
 			state = fmt.Sprintf("GAP of %d frames", j.MissingFrames)
 		case j.MissingFrames < 0:
@@ -94,12 +140,14 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("  join [%d] -> [%d]: %s", j.FromFile, j.ToFile, state)
 		if j.SameTimeline {
 			p(", PTS gap %+.1f ms", j.PTSGapMs)
+			if j.AudioGapMs != nil {
+				p(", audio gap %+.1f ms", *j.AudioGapMs)
+			}
 		} else {
 			p(", timestamps restart")
 		}
 		p("\n")
 	}
-	return b.Flush()
 }
 
 func fmtSeconds(s float64) string {

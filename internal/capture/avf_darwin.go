@@ -22,6 +22,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/livecap/livecap/internal/clock"
 	"github.com/livecap/livecap/internal/media"
 )
 
@@ -232,7 +233,7 @@ func authorize(audio bool) error {
 	return fmt.Errorf("%w: %s access denied; allow it for this terminal or app in System Settings > Privacy & Security > %s, then start it again", ErrPermission, what, pane)
 }
 
-func (darwinPlatform) Open(v *VideoRequest, a *AudioRequest, base Clock) (Source, error) {
+func (darwinPlatform) Open(v *VideoRequest, a *AudioRequest, base clock.Clock) (Source, error) {
 	if v == nil && a == nil {
 		return nil, fmt.Errorf("%w: neither video nor audio requested", ErrDevice)
 	}

@@ -1,13 +1,13 @@
 // Package capture holds the sources of raw media: the platform camera and
-// microphone (AVFoundation on darwin), screen capture, and the test source
-// ("virtual camera") that works everywhere.
+// microphone (AVFoundation on darwin), screen capture, and, in package
+// testsrc, the test source ("virtual camera") that works everywhere.
 package capture
 
 import (
 	"context"
 	"errors"
-	"time"
 
+	"github.com/livecap/livecap/internal/clock"
 	"github.com/livecap/livecap/internal/media"
 )
 
@@ -66,12 +66,7 @@ type Platform interface {
 	// Open starts a source for the requested camera/screen and microphone.
 	// Either request may be nil (no video, or no audio). The clock's base
 	// instant is the session's: all timestamps are converted onto it.
-	Open(v *VideoRequest, a *AudioRequest, base Clock) (Source, error)
-}
-
-// Clock is the session clock (see package clock).
-type Clock interface {
-	Now() time.Duration
+	Open(v *VideoRequest, a *AudioRequest, base clock.Clock) (Source, error)
 }
 
 var platform Platform

@@ -2,12 +2,12 @@
 // start, and the conversion of every source's timestamps onto it.
 package clock
 
-import (
-	"sync/atomic"
-	"time"
-)
+import "time"
 
-// Clock reports time elapsed since the session's base instant.
+// Clock reports time elapsed since the session's base instant. It is the
+// one clock type of the program: capture sources, the pipeline, the input
+// reader and the publishers all take it. Host is the implementation;
+// clocktest.Virtual is the one tests drive.
 type Clock interface {
 	Now() time.Duration
 }
@@ -27,21 +27,3 @@ func (h *Host) Now() time.Duration { return time.Since(h.base) }
 
 // Base returns the base instant.
 func (h *Host) Base() time.Time { return h.base }
-
-// Virtual is a clock that only moves when told to. Fast (not real-time)
-// runs of the test source drive it, so that media time, not wall time,
-// orders everything.
-type Virtual struct{ now atomic.Int64 }
-
-// Now returns the virtual time.
-func (v *Virtual) Now() time.Duration { return time.Duration(v.now.Load()) }
-
-// Set moves the virtual clock to t; it never goes backwards.
-func (v *Virtual) Set(t time.Duration) {
-	for {
-		cur := v.now.Load()
-		if int64(t) <= cur || v.now.CompareAndSwap(cur, int64(t)) {
-			return
-		}
-	}
-}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	_ "github.com/livecap/livecap/internal/avcodec"
-	"github.com/livecap/livecap/internal/capture"
+	"github.com/livecap/livecap/internal/capture/testsrc"
 	"github.com/livecap/livecap/internal/encoder"
 	"github.com/livecap/livecap/internal/fanout"
 	"github.com/livecap/livecap/internal/media"
@@ -18,7 +18,7 @@ func newTestPipeline(t *testing.T, d time.Duration) *Pipeline {
 	if err != nil {
 		t.Skip(err)
 	}
-	src, err := capture.NewTestSource(capture.TestOptions{Width: 160, Height: 96, FPS: 30,
+	src, err := testsrc.New(testsrc.Options{Width: 160, Height: 96, FPS: 30,
 		SampleRate: 48000, Channels: 1, Video: true, Audio: true, Duration: d})
 	if err != nil {
 		t.Fatal(err)

@@ -9,8 +9,8 @@ import (
 	"github.com/rs/zerolog"
 
 	_ "github.com/livecap/livecap/internal/avcodec" // the Linux encoder backend
-	"github.com/livecap/livecap/internal/capture"
-	"github.com/livecap/livecap/internal/clock"
+	"github.com/livecap/livecap/internal/capture/testsrc"
+	"github.com/livecap/livecap/internal/clock/clocktest"
 	"github.com/livecap/livecap/internal/encoder"
 	"github.com/livecap/livecap/internal/fanout"
 	"github.com/livecap/livecap/internal/pipeline"
@@ -27,8 +27,8 @@ func TestPipelineToFiles(t *testing.T) {
 		t.Skip(err)
 	}
 	const fps, secs, seg = 30, 7, 3
-	vc := &clock.Virtual{}
-	src, err := capture.NewTestSource(capture.TestOptions{Width: 320, Height: 180, FPS: fps, Video: true, Audio: true, Clock: vc})
+	vc := &clocktest.Virtual{}
+	src, err := testsrc.New(testsrc.Options{Width: 320, Height: 180, FPS: fps, Video: true, Audio: true, Clock: vc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package capture
+package testsrc
 
 // A 5x7 bitmap font for the test source's burned-in counters. Only the
 // glyphs the counters use are defined; anything else draws as a blank.

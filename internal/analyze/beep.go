@@ -3,101 +3,9 @@ package analyze
 import (
 	"math"
 	"sort"
+
+	"github.com/livecap/livecap/internal/testpattern"
 )
-
-// Layout of the test source's picture (see internal/capture/testsrc.go,
-// BarcodeBand and BarcodeCells): the top band carries the frame index as
-// 34 cells, cell 0 white, cells 1..32 bits 31..0 (white = 1), cell 33 black.
-const (
-	barcodeCells   = 34
-	lumaThreshold  = 128 // between video-range black (16) and white (235)
-	flashThreshold = 200 // mean luma below the band of a flash frame
-
-	beepFreq = 1000 // Hz
-)
-
-// barcodeBand is the height of the band for a picture of height h; it must
-// match capture.BarcodeBand (max(8, h/12) rounded down to even).
-func barcodeBand(h int) int {
-	b := h / 12
-	if b < 8 {
-		b = 8
-	}
-	return b &^ 1
-}
-
-// frameReader decodes one scaled-down gray picture. The geometry of the
-// band and cells is defined on the source picture (srcW x srcH); the
-// decoder sees the picture scaled to w x h, so every region is mapped and
-// only its central part is averaged, away from edges blurred by scaling
-// and compression.
-type frameReader struct {
-	w, h int
-	// cells[i] = [x0, x1) in scaled columns; rows [y0, y1) of the band.
-	cells      [barcodeCells][2]int
-	y0, y1     int
-	belowStart int // first scaled row below the band (plus a margin)
-}
-
-func newFrameReader(srcW, srcH, w, h int) *frameReader {
-	r := &frameReader{w: w, h: h}
-	band := float64(barcodeBand(srcH)) * float64(h) / float64(srcH)
-	r.y0 = int(band * 0.25)
-	r.y1 = int(math.Ceil(band * 0.75))
-	if r.y1 <= r.y0 {
-		r.y1 = r.y0 + 1
-	}
-	cell := float64(srcW/barcodeCells) * float64(w) / float64(srcW)
-	for i := range r.cells {
-		x0 := int(math.Ceil((float64(i) + 0.25) * cell))
-		x1 := int((float64(i) + 0.75) * cell)
-		if x1 <= x0 {
-			x0 = int((float64(i) + 0.5) * cell)
-			x1 = x0 + 1
-		}
-		r.cells[i] = [2]int{min(x0, w-1), min(max(x1, x0+1), w)}
-	}
-	r.belowStart = min(int(math.Ceil(band))+1, h-1)
-	return r
-}
-
-type frameInfo struct {
-	num      uint32
-	readable bool
-	flash    bool
-}
-
-func (r *frameReader) read(pix []byte) frameInfo {
-	var fi frameInfo
-	var bits [barcodeCells]bool
-	for i, c := range r.cells {
-		sum, n := 0, 0
-		for y := r.y0; y < r.y1; y++ {
-			row := pix[y*r.w : (y+1)*r.w]
-			for x := c[0]; x < c[1]; x++ {
-				sum += int(row[x])
-				n++
-			}
-		}
-		bits[i] = sum >= lumaThreshold*n
-	}
-	if bits[0] && !bits[barcodeCells-1] {
-		fi.readable = true
-		for i := 1; i <= 32; i++ {
-			fi.num <<= 1
-			if bits[i] {
-				fi.num |= 1
-			}
-		}
-	}
-	sum := 0
-	below := pix[r.belowStart*r.w : r.h*r.w]
-	for _, v := range below {
-		sum += int(v)
-	}
-	fi.flash = len(below) > 0 && sum > flashThreshold*len(below)
-	return fi
-}
 
 // beepDetector finds the onsets of 1 kHz beeps in a mono stream, one sample
 // at a time, with bounded memory (hours of audio never sit in memory).
@@ -140,14 +48,14 @@ const (
 
 func newBeepDetector(sampleRate int) *beepDetector {
 	d := &beepDetector{sr: sampleRate, detectAt: -1, armed: true}
-	d.win = max(2, int(math.Round(float64(sampleRate)/beepFreq)))
+	d.win = max(2, int(math.Round(float64(sampleRate)/testpattern.BeepFrequency)))
 	// The mixer's phase repeats every sr/gcd(sr, f) samples; a table of
 	// that period keeps the phase exact however long the stream.
-	period := sampleRate / gcd(sampleRate, beepFreq)
+	period := sampleRate / gcd(sampleRate, testpattern.BeepFrequency)
 	d.cos = make([]float64, period)
 	d.sin = make([]float64, period)
 	for i := range period {
-		a := 2 * math.Pi * float64(int64(i)*beepFreq%int64(sampleRate)) / float64(sampleRate)
+		a := 2 * math.Pi * float64(int64(i)*testpattern.BeepFrequency%int64(sampleRate)) / float64(sampleRate)
 		d.cos[i], d.sin[i] = math.Cos(a), math.Sin(a)
 	}
 	d.ring = make([]complex128, d.win)
