@@ -9,7 +9,7 @@ require (
 	github.com/bluenviron/mediacommon/v2 v2.9.4 // indirect
 	github.com/cpuguy83/go-md2man/v2 v2.0.4 // indirect
 	github.com/creack/pty v1.1.24
-	github.com/haivision/srtgo v0.0.0-20230627061225-a70d53fcd618 // indirect
+	github.com/haivision/srtgo v0.0.0-20260729205614-11f07ff45f44
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-multierror v1.1.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect

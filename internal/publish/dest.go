@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Destination is one parsed and validated --rtmp or --srt URL. Its secrets
@@ -28,8 +29,9 @@ type Destination struct {
 	// SRT options from the query string (empty or 0 when not given).
 	StreamID   string
 	Passphrase string
-	PBKeyLen   int // 0, 16, 24 or 32
-	LatencyMS  int // -1 when not given
+	PBKeyLen   int           // 0, 16, 24 or 32
+	LatencyMS  int           // -1 when not given
+	Linger     time.Duration // -1 when not given
 
 	appPath  string // App as escaped in the URL: what Redacted shows
 	redacted string
@@ -45,7 +47,7 @@ func ParseDestination(raw string) (*Destination, error) {
 		// Not echoed: an unparsable string may be mostly secret.
 		return nil, fmt.Errorf("destination is not a URL (want rtmp://host/app/key, rtmps://host/app/key or srt://host:port?streamid=...)")
 	}
-	d := &Destination{Scheme: strings.ToLower(u.Scheme), URL: u, Host: u.Hostname(), LatencyMS: -1}
+	d := &Destination{Scheme: strings.ToLower(u.Scheme), URL: u, Host: u.Hostname(), LatencyMS: -1, Linger: -1}
 	if d.Host == "" {
 		return nil, fmt.Errorf("destination %s://?: missing host", u.Scheme)
 	}
@@ -60,7 +62,7 @@ func ParseDestination(raw string) (*Destination, error) {
 	case "rtmp", "rtmps":
 		err = d.parseRTMP(u)
 	case "srt":
-		err = d.parseSRT(u)
+		err = d.parseSRT(u, raw)
 	default:
 		return nil, fmt.Errorf("destination %s://%s/****: unknown scheme %q (allowed: rtmp, rtmps, srt)", u.Scheme, u.Host, u.Scheme)
 	}
@@ -114,63 +116,6 @@ func (d *Destination) parseRTMP(u *url.URL) error {
 	return nil
 }
 
-func (d *Destination) parseSRT(u *url.URL) error {
-	if d.Port == 0 {
-		return fmt.Errorf("an SRT URL needs a port: srt://host:port")
-	}
-	// Parameters in the order given (not url.ParseQuery's map), so that
-	// a URL with two mistakes always reports the same first one.
-	seen := map[string]bool{}
-	for _, kv := range strings.Split(u.RawQuery, "&") {
-		if kv == "" {
-			continue
-		}
-		ek, ev, _ := strings.Cut(kv, "=")
-		k, err1 := url.QueryUnescape(ek)
-		v, err2 := url.QueryUnescape(ev)
-		if err1 != nil || err2 != nil {
-			return fmt.Errorf("query string is not valid URL escaping")
-		}
-		if seen[k] {
-			return fmt.Errorf("query parameter %q is given twice", k)
-		}
-		seen[k] = true
-		switch k {
-		case "streamid":
-			d.StreamID = v
-			d.secrets = append(d.secrets, v, ev)
-		case "passphrase":
-			d.Passphrase = v
-			d.secrets = append(d.secrets, v, ev)
-			if n := len(v); n < 10 || n > 79 {
-				return fmt.Errorf("passphrase has %d characters, SRT allows 10 to 79", n)
-			}
-		case "pbkeylen":
-			n, err := strconv.Atoi(v)
-			if err != nil || (n != 0 && n != 16 && n != 24 && n != 32) {
-				return fmt.Errorf("pbkeylen %q is not one of 0, 16, 24, 32", v)
-			}
-			d.PBKeyLen = n
-		case "latency":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > 60000 {
-				return fmt.Errorf("latency %q is not a number of milliseconds in 0..60000", v)
-			}
-			d.LatencyMS = n
-		case "mode":
-			if v != "caller" && v != "client" {
-				return fmt.Errorf("mode %q is not supported: livecap is always the SRT caller", v)
-			}
-		default:
-			return fmt.Errorf("query parameter %q is not supported (allowed: streamid, passphrase, pbkeylen, latency)", k)
-		}
-	}
-	if d.PBKeyLen != 0 && d.Passphrase == "" {
-		return fmt.Errorf("pbkeylen needs a passphrase")
-	}
-	return nil
-}
-
 // redactedForm rebuilds the URL from its public parts only.
 func (d *Destination) redactedForm() string {
 	host := d.Host
@@ -182,24 +127,7 @@ func (d *Destination) redactedForm() string {
 	}
 	switch d.Scheme {
 	case "srt":
-		var q []string
-		if d.StreamID != "" {
-			q = append(q, "streamid=****")
-		}
-		if d.Passphrase != "" {
-			q = append(q, "passphrase=****")
-		}
-		if d.PBKeyLen != 0 {
-			q = append(q, "pbkeylen="+strconv.Itoa(d.PBKeyLen))
-		}
-		if d.LatencyMS >= 0 {
-			q = append(q, "latency="+strconv.Itoa(d.LatencyMS))
-		}
-		s := "srt://" + host
-		if len(q) > 0 {
-			s += "?" + strings.Join(q, "&")
-		}
-		return s
+		return d.srtRedacted(host)
 	default:
 		// The application as escaped in the URL: unescaped, it could hold
 		// a line break or a '?', and the redacted form must stay one line

@@ -154,6 +154,9 @@ type Stats struct {
 	// WriteLatency is the write alone (FLV or TS muxing, the socket write
 	// and flush): how long the network took to accept a packet.
 	WriteLatency LatencyStats
+	// Link is the transport's own figures (SRT: RTT, loss, retransmits,
+	// libsrt's drops), nil when the protocol reports none.
+	Link *LinkStats
 }
 
 // Publisher sends one destination's queue to its server.
@@ -231,6 +234,7 @@ type publisher struct {
 	connected  bool
 	lastErr    string
 	rate       rateMeter
+	linkPrev   *LinkStats // totals of finished connections
 
 	// Written by the streaming goroutine, read by Stats: atomic inside.
 	latency, writeLatency latencyHist
@@ -262,6 +266,16 @@ func (p *publisher) Stats() Stats {
 	if p.q != nil {
 		s.Queue = p.q.Stats()
 	}
+	if l, ok := p.cur.(linker); ok {
+		ls := l.link()
+		if p.linkPrev != nil {
+			ls.add(*p.linkPrev)
+		}
+		s.Link = &ls
+	} else if p.linkPrev != nil {
+		ls := *p.linkPrev
+		s.Link = &ls
+	}
 	s.Latency = p.latency.Snapshot()
 	s.WriteLatency = p.writeLatency.Snapshot()
 	return s
@@ -289,7 +303,7 @@ func (p *publisher) Run(ctx context.Context, q *fanout.Queue) error {
 		if err == nil {
 			failures = 0
 			err = p.stream(ctx, q, s)
-			if err == nil {
+			if err == nil || ctx.Err() != nil {
 				return nil // ctx done or the queue ended
 			}
 			msg := p.d.scrub(err.Error())
@@ -352,6 +366,15 @@ func (p *publisher) stream(ctx context.Context, q *fanout.Queue, s session) erro
 		s.close()
 		p.mu.Lock()
 		p.bytesPrev += s.sent()
+		if l, ok := s.(linker); ok {
+			ls := l.link()
+			if p.linkPrev != nil {
+				ls.add(*p.linkPrev)
+			} else {
+				p.linkPrev = &LinkStats{}
+			}
+			*p.linkPrev = ls
+		}
 		p.cur = nil
 		p.mu.Unlock()
 	}()

@@ -20,19 +20,38 @@ const (
 	// fits one UDP datagram under a 1500-byte MTU with SRT's headers.
 	srtPayload = 7 * 188
 	// tsOffset shifts the session timeline so that AAC priming (negative
-	// PTS) stays positive in 90 kHz TS time, with room for PCR (which
-	// runs 100 ms behind DTS in mediacommon's writer).
+	// PTS) stays positive in 90 kHz TS time, with room for the PCR, which
+	// runs tsPCRDelay behind DTS.
 	tsOffset = 10 * time.Second
+
+	// srtDefaultLatency is libsrt's own default receiver delay, used when
+	// the URL gives none and the peer's cannot be read.
+	srtDefaultLatency = 120 * time.Millisecond
 )
 
 var (
-	srtInit    sync.Once
-	srtStarted atomic.Bool
+	srtMu      sync.Mutex
+	srtStarted bool
 )
 
+func srtStartup() {
+	srtMu.Lock()
+	defer srtMu.Unlock()
+	if !srtStarted {
+		srtgo.InitSRT()
+		srtStarted = true
+	}
+}
+
+// srtCleanup stops srtgo's poll server and releases libsrt (its receive
+// and garbage-collector threads), so that the process does not exit with
+// libsrt threads running. A later connection starts libsrt again.
 func srtCleanup() {
-	if srtStarted.Load() {
+	srtMu.Lock()
+	defer srtMu.Unlock()
+	if srtStarted {
 		srtgo.CleanupSRT()
+		srtStarted = false
 	}
 }
 
@@ -46,8 +65,8 @@ func newSRTConnector(d *Destination, o *Options) (*srtConnector, error) {
 	opts := map[string]string{
 		"transtype": "live",
 		"blocking":  "0",
-		// Connection timeout inside libsrt; ours (ConnectTimeout) is the
-		// outer bound.
+		// Connection timeout inside libsrt; the write deadline set before
+		// Connect (ConnectTimeout) is the outer bound.
 		"conntimeo": strconv.Itoa(int(o.ConnectTimeout / time.Millisecond)),
 	}
 	if d.StreamID != "" {
@@ -70,8 +89,29 @@ func newSRTConnector(d *Destination, o *Options) (*srtConnector, error) {
 	return &srtConnector{d: d, o: o, opts: opts}, nil
 }
 
+// expire wakes whatever waits on the socket's write side (a Connect or a
+// Write) until done is closed. srtgo's wait checks the deadline and then
+// parks: a past deadline set between the two wakes nobody, so it is set
+// again every 50 ms. Bounded at 2 s: the Connect or Write it wakes returns
+// within microseconds of being woken.
+func expire(sock *srtgo.SrtSocket, done <-chan struct{}) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	giveUp := time.After(2 * time.Second)
+	for {
+		sock.SetWriteDeadline(time.Now().Add(-time.Second))
+		select {
+		case <-done:
+			return
+		case <-giveUp:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 func (c *srtConnector) connect(ctx context.Context) (session, error) {
-	srtInit.Do(func() { srtgo.InitSRT(); srtStarted.Store(true) })
+	srtStartup()
 	d := c.d
 	sock := srtgo.NewSrtSocket(d.Host, uint16(d.Port), c.opts)
 	if sock == nil {
@@ -79,94 +119,108 @@ func (c *srtConnector) connect(ctx context.Context) (session, error) {
 		// so this is libsrt refusing one of them.
 		return nil, fmt.Errorf("srt %s: libsrt refused the socket options", d.Redacted())
 	}
-	done := make(chan error, 1)
-	go func() { done <- sock.Connect() }()
-	t := time.NewTimer(c.o.ConnectTimeout)
-	defer t.Stop()
-	var err error
-	select {
-	case err = <-done:
-	case <-t.C:
-		err = fmt.Errorf("no answer within %v", c.o.ConnectTimeout)
-		if !abortConnect(sock, done) {
-			return nil, fmt.Errorf("srt %s: %v (the connect could not be cancelled)", d.Redacted(), err)
-		}
-	case <-ctx.Done():
-		abortConnect(sock, done)
+	// The deadline bounds the wait for the handshake even if libsrt's own
+	// connection timeout never reports; a stop wakes it at once.
+	sock.SetWriteDeadline(time.Now().Add(c.o.ConnectTimeout))
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { expire(sock, done) })
+	err := sock.Connect()
+	close(done)
+	stop()
+	if ctx.Err() != nil {
+		sock.Close()
 		return nil, ctx.Err()
 	}
 	if err != nil {
 		sock.Close()
-		msg := d.scrub(err.Error())
 		var closed *srtgo.SrtSocketClosed
-		if errors.As(err, &closed) {
+		var timeout *srtgo.SrtEpollTimeout
+		msg := d.scrub(err.Error())
+		switch {
+		case errors.As(err, &timeout):
+			msg = fmt.Sprintf("no answer within %v (is a listener running there?)", c.o.ConnectTimeout)
+		case errors.As(err, &closed):
 			// srtgo reports every asynchronous connect failure this way.
 			msg = "connection rejected or timed out (wrong passphrase or streamid, or no listener?)"
 		}
 		return nil, fmt.Errorf("srt %s: %s", d.Redacted(), msg)
 	}
-	s := &srtSession{d: d, o: c.o, sock: sock, w: *sock}
+	s := &srtSession{d: d, o: c.o, sock: sock, abortc: make(chan struct{}), closedc: make(chan struct{})}
 	if err := s.initMux(); err != nil {
 		sock.Close()
 		return nil, err
 	}
-	// A write blocked longer than WriteTimeout means the peer is gone:
-	// closing the socket and expiring its poll deadline unblocks it.
-	s.watchdog = time.AfterFunc(time.Hour, func() { s.stalled.Store(true); abortSRT(sock) })
-	s.watchdog.Stop()
-	return s, nil
-}
-
-// abortConnect wakes a pending Connect and waits for it to return. The
-// 2023 srtgo can miss a deadline set while its poll wait is starting, so
-// the deadline is re-armed until the Connect returns; if it still has not
-// after 2 s, the socket and its goroutine are abandoned (never closed under
-// a running Connect) rather than hanging the publisher and with it the
-// session's shutdown. It reports whether the Connect returned.
-func abortConnect(sock *srtgo.SrtSocket, done <-chan error) bool {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	giveUp := time.After(2 * time.Second)
-	for {
-		abortSRT(sock)
-		select {
-		case <-done:
-			return true
-		case <-tick.C:
-		case <-giveUp:
-			return false
-		}
+	s.peerLatency = srtDefaultLatency
+	if ms, err := sock.GetSockOptInt(srtgo.SRTO_PEERLATENCY); err == nil && ms > 0 {
+		s.peerLatency = time.Duration(ms) * time.Millisecond
 	}
-}
-
-// abortSRT closes a socket and wakes anything waiting on it: srtgo's Close
-// alone does not wake a pending Connect or Write.
-func abortSRT(s *srtgo.SrtSocket) {
-	s.SetDeadline(time.Now().Add(-time.Second))
+	s.limit = max(s.peerLatency/2, 20*time.Millisecond)
+	s.pause = time.NewTimer(time.Hour)
+	s.pause.Stop()
+	// A stop (ctx done) wakes a write blocked on the network; the publisher
+	// then closes the session on its own goroutine.
+	s.stopAbort = context.AfterFunc(ctx, s.abort)
+	return s, nil
 }
 
 type srtSession struct {
 	d    *Destination
 	o    *Options
 	sock *srtgo.SrtSocket
-	// w is a copy of the socket value used for writes, so that closing
-	// (which clears sock's handle) never races with a Write in progress.
-	w srtgo.SrtSocket
 
 	ts    *tsMuxer
 	buf   [srtPayload]byte
 	n     int
 	bytes atomic.Uint64
 
-	watchdog *time.Timer
-	stalled  atomic.Bool
-	closed   sync.Once
+	peerLatency time.Duration
+	// limit is the most media libsrt may hold unacknowledged, by age: a
+	// write waits while the oldest unacknowledged byte is older, so that
+	// the fan-out queue behind it fills and sheds whole GOPs, instead of
+	// libsrt sending what arrives too late and the receiver dropping it.
+	limit time.Duration
+	// wrote records, per message written, the message count after it and
+	// when it was written, so that the count of messages libsrt holds
+	// tells the age of the oldest one.
+	wrote   []wroteMark
+	wroteAt int    // index of the oldest mark still unacknowledged
+	msgs    uint64 // messages written
+	pause   *time.Timer
+	linkAt  time.Time // last srt_bstats sample
+
+	linkMu sync.Mutex
+	link_  LinkStats
+
+	abortc    chan struct{} // closed by abort: the session must end now
+	abortOnce sync.Once
+	stopAbort func() bool
+	closedc   chan struct{} // closed by close
+	closed    sync.Once
+	failed    bool // a write failed: nothing left to linger for
 }
 
 func (s *srtSession) initMux() error {
 	m, err := newTSMuxer(s, s.o.Info)
 	s.ts = m
 	return err
+}
+
+// abort ends the session from any goroutine: a write waiting on the
+// network returns at once with an error.
+func (s *srtSession) abort() {
+	s.abortOnce.Do(func() {
+		close(s.abortc)
+		go expire(s.sock, s.closedc)
+	})
+}
+
+func (s *srtSession) aborted() bool {
+	select {
+	case <-s.abortc:
+		return true
+	default:
+		return false
+	}
 }
 
 // Write buffers TS packets into 1316-byte SRT messages (one Write to the
@@ -190,21 +244,142 @@ func (s *srtSession) flush() error {
 	if s.n == 0 {
 		return nil // srtgo panics on an empty write
 	}
-	n, err := s.w.Write(s.buf[:s.n])
+	n, err := s.sock.Write(s.buf[:s.n])
 	s.bytes.Add(uint64(n))
 	s.n = 0
+	if n > 0 {
+		s.msgs++
+		s.mark(s.msgs, time.Now())
+	}
 	return err
 }
 
+type wroteMark struct {
+	end uint64 // messages written, this one included
+	at  time.Time
+}
+
+// srtMaxMarks bounds the write history: at up to 1316 bytes a message it
+// is 5 MB of unacknowledged media, far more than limit lets libsrt hold at any
+// bitrate livecap encodes.
+const srtMaxMarks = 4096
+
+func (s *srtSession) mark(end uint64, at time.Time) {
+	if s.wroteAt > 0 && len(s.wrote) == cap(s.wrote) {
+		// Compact in place: no allocation in the steady state.
+		k := copy(s.wrote, s.wrote[s.wroteAt:])
+		s.wrote, s.wroteAt = s.wrote[:k], 0
+	}
+	if len(s.wrote)-s.wroteAt >= srtMaxMarks {
+		s.wroteAt++ // forget the oldest; the age reads young, never old
+	}
+	s.wrote = append(s.wrote, wroteMark{end: end, at: at})
+}
+
+// srtoSndData is SRTO_SNDDATA, which srtgo does not name: the packets in
+// libsrt's send buffer (sent and not yet acknowledged, or not yet sent),
+// read at this instant (srt_bstats' figures are averaged).
+const srtoSndData = 19
+
+// backlog returns the age of the oldest message libsrt still holds (0 when
+// it holds none). One Write is one message is one packet.
+func (s *srtSession) backlog(now time.Time) (time.Duration, error) {
+	held, err := s.sock.GetSockOptInt(srtoSndData)
+	if err != nil {
+		return 0, err
+	}
+	if now.Sub(s.linkAt) >= 250*time.Millisecond {
+		s.linkAt = now
+		if st, err := s.sock.Stats(); err == nil {
+			s.setLink(st)
+		}
+	}
+	if held <= 0 || uint64(held) > s.msgs {
+		s.wrote, s.wroteAt = s.wrote[:0], 0
+		return 0, nil
+	}
+	done := s.msgs - uint64(held) // acknowledged or dropped by libsrt
+	for s.wroteAt < len(s.wrote) && s.wrote[s.wroteAt].end <= done {
+		s.wroteAt++
+	}
+	if s.wroteAt == len(s.wrote) {
+		return 0, nil
+	}
+	return now.Sub(s.wrote[s.wroteAt].at), nil
+}
+
+// room waits until libsrt holds less than limit of unacknowledged media,
+// or deadline, or abort.
+func (s *srtSession) room(deadline time.Time) error {
+	for {
+		now := time.Now()
+		age, err := s.backlog(now)
+		if err != nil {
+			return err
+		}
+		if age <= s.limit {
+			return nil
+		}
+		if now.After(deadline) {
+			return &srtgo.SrtEpollTimeout{}
+		}
+		s.pause.Reset(5 * time.Millisecond)
+		select {
+		case <-s.abortc:
+			s.pause.Stop()
+			return errors.New("stopped")
+		case <-s.pause.C:
+		}
+	}
+}
+
+func (s *srtSession) setLink(st *srtgo.SrtStats) {
+	s.linkMu.Lock()
+	s.link_ = LinkStats{
+		RTT:               time.Duration(st.MsRTT * float64(time.Millisecond)),
+		SentPackets:       uint64(max(st.PktSentTotal, 0)),
+		RetransPackets:    uint64(max(st.PktRetransTotal, 0)),
+		LostPackets:       uint64(max(st.PktSndLossTotal, 0)),
+		DroppedPackets:    uint64(max(st.PktSndDropTotal, 0)),
+		SendBufferedBytes: max(st.ByteSndBuf, 0),
+		SendBuffered:      time.Duration(max(st.MsSndBuf, 0)) * time.Millisecond,
+	}
+	s.linkMu.Unlock()
+}
+
+// link is the last sample of libsrt's figures for this connection, taken
+// by the writing goroutine (srtgo's socket must not be read while it is
+// being closed).
+func (s *srtSession) link() LinkStats {
+	s.linkMu.Lock()
+	defer s.linkMu.Unlock()
+	return s.link_
+}
+
 func (s *srtSession) write(p *media.Packet) (bool, error) {
-	s.watchdog.Reset(s.o.WriteTimeout)
-	sent, err := s.ts.write(p)
+	if s.aborted() {
+		s.failed = true
+		return false, fmt.Errorf("srt %s: stopped", s.d.Redacted())
+	}
+	// One deadline per packet, set before the write: srtgo's wait honours
+	// a deadline armed before it starts.
+	deadline := time.Now().Add(s.o.WriteTimeout)
+	s.sock.SetWriteDeadline(deadline)
+	err := s.room(deadline)
+	var sent bool
+	if err == nil {
+		sent, err = s.ts.write(p)
+	}
 	if sent && err == nil {
 		err = s.flush() // one access unit per flush: no media waits in our buffer
 	}
-	s.watchdog.Stop()
 	if err != nil {
-		if s.stalled.Load() {
+		s.failed = true
+		var timeout *srtgo.SrtEpollTimeout
+		switch {
+		case s.aborted():
+			return false, fmt.Errorf("srt %s: stopped", s.d.Redacted())
+		case errors.As(err, &timeout):
 			return false, fmt.Errorf("srt %s: the peer has not accepted data for %v", s.d.Redacted(), s.o.WriteTimeout)
 		}
 		return false, fmt.Errorf("srt %s: %s", s.d.Redacted(), s.d.scrub(err.Error()))
@@ -214,9 +389,66 @@ func (s *srtSession) write(p *media.Packet) (bool, error) {
 
 func (s *srtSession) sent() uint64 { return s.bytes.Load() }
 
+// lingerFor is how long a graceful close may wait for the tail: the URL's
+// linger, or by default long enough for the receiver to play out its
+// latency buffer.
+func (s *srtSession) lingerFor() time.Duration {
+	if s.d.Linger >= 0 {
+		return s.d.Linger
+	}
+	return max(time.Second, s.peerLatency+250*time.Millisecond)
+}
+
+// linger waits, on a graceful end, until libsrt has every byte
+// acknowledged and then for the receiver's latency: a receiver drops what
+// it still holds when the sender closes, so without this the last
+// latency's worth of media never plays. Bounded by lingerFor; an abort
+// (the session's stop deadline) ends it at once.
+func (s *srtSession) linger() {
+	budget := s.lingerFor()
+	if budget <= 0 || s.aborted() {
+		return
+	}
+	end := time.Now().Add(budget)
+	wait := func(d time.Duration) bool {
+		s.pause.Reset(d)
+		select {
+		case <-s.abortc:
+			s.pause.Stop()
+			return false
+		case <-s.pause.C:
+			return true
+		}
+	}
+	for {
+		held, err := s.sock.GetSockOptInt(srtoSndData)
+		if err != nil {
+			return
+		}
+		if held <= 0 {
+			break
+		}
+		if time.Now().After(end) || !wait(10*time.Millisecond) {
+			return
+		}
+	}
+	if d := min(s.peerLatency+50*time.Millisecond, time.Until(end)); d > 0 {
+		wait(d)
+	}
+}
+
 func (s *srtSession) close() {
 	s.closed.Do(func() {
-		s.watchdog.Stop()
+		if !s.failed {
+			s.linger()
+		}
+		if s.stopAbort != nil {
+			s.stopAbort()
+		}
+		if st, err := s.sock.Stats(); err == nil {
+			s.setLink(st)
+		}
 		s.sock.Close()
+		close(s.closedc)
 	})
 }

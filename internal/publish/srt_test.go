@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livecap/livecap/internal/media"
 	"github.com/livecap/livecap/internal/testpeers"
 )
 
@@ -32,13 +33,27 @@ func TestSRTToListener(t *testing.T) {
 				q += "&passphrase=" + pass
 			}
 			h := start(t, pk, l.URL(q), Options{})
+			t0 := time.Now()
 			if err := h.play(context.Background()); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			time.Sleep(500 * time.Millisecond) // the listener's latency buffer
+			// No wait here: Run lingers until the listener has played out
+			// the tail, so every frame sent is in the file now.
+			t.Logf("play + linger took %v for %v of media", time.Since(t0), pk.Packets[len(pk.Packets)-1].DTS)
 			l.Stop()
+			video, audio := 0, 0
+			for _, p := range pk.Packets {
+				if p.Kind == media.Video {
+					video++
+				} else if p.PTS >= 0 {
+					audio++
+				}
+			}
 			r := checkDecodes(t, l.Out, 90)
-			t.Logf("received %v frames; first packets at %v", r.Frames, r.First)
+			t.Logf("received %v frames of %d video, %d audio; first packets at %v", r.Frames, video, audio, r.First)
+			if r.Frames["video"] != video {
+				t.Errorf("tail lost: %d of %d video frames arrived", r.Frames["video"], video)
+			}
 			h.checkLatency()
 			h.noSecrets(srtPass, "SeCrEtId")
 		})

@@ -39,16 +39,35 @@ func (p *Packets) RequestKeyframe(time.Duration) { p.KeyRequests.Add(1) }
 // keyframe every second, 48 kHz stereo.
 func MakePackets(t testing.TB, seconds int) *Packets {
 	t.Helper()
+	return makePackets(t, seconds, 320, 240, 600000, false)
+}
+
+// MakePacketsCBR is MakePackets at width x height and a constant bitrate
+// (x264 CBR with filler), for tests that need a stream heavier than a link.
+func MakePacketsCBR(t testing.TB, seconds, width, height, bitrate int) *Packets {
+	t.Helper()
+	return makePackets(t, seconds, width, height, bitrate, true)
+}
+
+func makePackets(t testing.TB, seconds, width, height, bitrate int, cbr bool) *Packets {
+	t.Helper()
 	Need(t, "ffmpeg")
 	dir := t.TempDir()
 	h264, aac := filepath.Join(dir, "v.h264"), filepath.Join(dir, "a.aac")
 	const fps, rate = 30, 48000
 	args := []string{"-v", "error", "-y",
-		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=s=320x240:r=%d:d=%d,drawbox=c=white:t=fill:enable='lt(mod(t\\,1)\\,0.02)'", fps, seconds),
+		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=s=%dx%d:r=%d:d=%d,drawbox=c=white:t=fill:enable='lt(mod(t\\,1)\\,0.02)'", width, height, fps, seconds),
 		"-f", "lavfi", "-i", fmt.Sprintf("aevalsrc='0.5*sin(2*PI*1000*t)*lt(mod(t\\,1)\\,0.1)|0.5*sin(2*PI*1000*t)*lt(mod(t\\,1)\\,0.1)':s=%d:d=%d", rate, seconds),
 		"-map", "0:v", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-bf", "0",
-		"-g", fmt.Sprint(fps), "-b:v", "600k", "-pix_fmt", "yuv420p", "-x264-params", "aud=1", "-f", "h264", h264,
-		"-map", "1:a", "-c:a", "aac", "-b:a", "96k", "-f", "adts", aac}
+		"-g", fmt.Sprint(fps), "-b:v", fmt.Sprint(bitrate), "-pix_fmt", "yuv420p"}
+	if cbr {
+		args = append(args, "-minrate", fmt.Sprint(bitrate), "-maxrate", fmt.Sprint(bitrate), "-bufsize", fmt.Sprint(bitrate/2),
+			"-x264-params", "aud=1:nal-hrd=cbr")
+	} else {
+		args = append(args, "-x264-params", "aud=1")
+	}
+	args = append(args, "-f", "h264", h264,
+		"-map", "1:a", "-c:a", "aac", "-b:a", "96k", "-f", "adts", aac)
 	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v: %s", err, out)
 	}
@@ -57,7 +76,7 @@ func MakePackets(t testing.TB, seconds int) *Packets {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vc := &media.VideoConfig{Width: 320, Height: 240, FPS: fps, Bitrate: 600000}
+	vc := &media.VideoConfig{Width: width, Height: height, FPS: fps, Bitrate: bitrate}
 	var au []byte
 	key := false
 	n := 0
