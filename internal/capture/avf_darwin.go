@@ -4,7 +4,7 @@ package capture
 
 /*
 #cgo CFLAGS: -fobjc-arc -Wall
-#cgo LDFLAGS: -framework Foundation -framework AVFoundation -framework CoreMedia -framework CoreVideo -framework CoreFoundation -framework ScreenCaptureKit
+#cgo LDFLAGS: -framework Foundation -framework AVFoundation -framework AVFAudio -framework CoreMedia -framework CoreVideo -framework CoreFoundation -framework ScreenCaptureKit
 #include <stdlib.h>
 #include "avf_darwin.h"
 */

@@ -1,11 +1,17 @@
 // C side of the VideoToolbox/AudioToolbox encoders. Plain C: the Go
 // preamble includes it. Every function returns an OSStatus (0 = noErr).
+//
+// This header names no Apple type (only void *, uintptr_t and fixed-width
+// integers; vt_darwin.c casts). cmd/cgo gives a CF type (C.XRef) the Go
+// type uintptr when the SDK declares XGetTypeID and a pointer otherwise, so
+// an Apple type here makes the Go side depend on which *GetTypeID the SDK
+// happens to declare (CVPixelBufferRef is uintptr, its CVBufferRef base a
+// pointer). scripts/darwincheck fails when a cgo-visible header names one.
 #ifndef LIVECAP_VT_DARWIN_H
 #define LIVECAP_VT_DARWIN_H
 
 #include <stdint.h>
 #include <stddef.h>
-#include <CoreVideo/CoreVideo.h>
 
 typedef struct lcvt_video lcvt_video;
 typedef struct lcvt_audio lcvt_audio;
@@ -13,11 +19,28 @@ typedef struct lcvt_audio lcvt_audio;
 // Pixel formats of lcvt_video_encode_planes (media.I420 / media.NV12).
 enum { LCVT_I420 = 0, LCVT_NV12 = 1 };
 
-int32_t lcvt_video_open(int32_t width, int32_t height, int32_t fps, int32_t bitrate,
-		double key_interval_sec, int32_t realtime, uintptr_t handle, lcvt_video **out);
-// Encodes a CVPixelBuffer (a camera frame) as is: VideoToolbox retains it
-// for as long as it needs it, so the caller may release it on return.
-int32_t lcvt_video_encode_pixbuf(lcvt_video *v, CVPixelBufferRef pb, int64_t pts_ns,
+// Properties lcvt_video_open sets; a bit is set in *unsupported for each one
+// the encoder rejects with kVTPropertyNotSupportedErr (a warning: the
+// session works without it). Order matches vtProperties in vt_darwin.go.
+enum {
+	LCVT_P_REALTIME = 0,
+	LCVT_P_PROFILE,
+	LCVT_P_REORDERING,
+	LCVT_P_BITRATE,
+	LCVT_P_RATE_LIMITS,
+	LCVT_P_KEY_DURATION,
+	LCVT_P_KEY_FRAMES,
+	LCVT_P_FRAME_RATE,
+	LCVT_P_COUNT
+};
+
+int32_t lcvt_video_open(int32_t width, int32_t height, double fps, int32_t bitrate,
+		double key_interval_sec, int32_t realtime, uintptr_t handle, lcvt_video **out,
+		uint32_t *unsupported);
+// Encodes a CVPixelBufferRef (a camera frame, passed as void *) as is:
+// VideoToolbox retains it for as long as it needs it, so the caller may
+// release it on return.
+int32_t lcvt_video_encode_pixbuf(lcvt_video *v, void *pixbuf, int64_t pts_ns,
 		int64_t dur_ns, int32_t force_key);
 // Copies planar I420 or NV12 into a pixel buffer from the session's pool and
 // encodes it.

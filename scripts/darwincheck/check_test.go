@@ -142,3 +142,46 @@ func TestCheckLivecapDarwinPackages(t *testing.T) {
 		t.Fatalf("darwin check of livecap's darwin packages failed: %v\n%s", err, out)
 	}
 }
+
+// TestCheckFailsOnCFTypeMismatch reproduces the bug a Mac found and the old
+// stub hid: cgo maps CVPixelBufferRef to uintptr (Apple declares
+// CVPixelBufferGetTypeID) but keeps CVBufferRef a pointer (no
+// CVBufferGetTypeID), so passing one where C takes the other does not
+// compile on a Mac. The stub declares XGetTypeID where Apple does, so the
+// check fails here too.
+func TestCheckFailsOnCFTypeMismatch(t *testing.T) {
+	skip(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod": "module example.com/probe\n\ngo 1.21\n",
+		"doc.go": "// Package probe is a throwaway for the darwin check's tests.\npackage probe\n",
+		"probe_darwin.go": `//go:build darwin
+
+package probe
+
+/*
+#cgo LDFLAGS: -framework CoreVideo
+#include <CoreVideo/CoreVideo.h>
+static int take(CVBufferRef b) { return b == NULL; }
+*/
+import "C"
+
+import "unsafe"
+
+// Take passes a pixel buffer where a CVBufferRef is declared.
+func Take(p unsafe.Pointer) int { return int(C.take(C.CVPixelBufferRef(p))) }
+`,
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := check(t, dir, "arm64", "./...")
+	if err == nil {
+		t.Fatalf("a CVPixelBufferRef passed as CVBufferRef passed the check (it fails on a Mac):\n%s", out)
+	}
+	if !strings.Contains(out, "CVPixelBufferRef") && !strings.Contains(out, "CVBuffer") {
+		t.Fatalf("the failure does not name the CF type:\n%s", out)
+	}
+}

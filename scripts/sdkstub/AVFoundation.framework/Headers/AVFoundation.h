@@ -36,7 +36,7 @@ typedef NS_ENUM(NSInteger, AVAuthorizationStatus) {
 	AVAuthorizationStatusRestricted = 1,
 	AVAuthorizationStatusDenied = 2,
 	AVAuthorizationStatusAuthorized = 3,
-};
+} API_AVAILABLE(macos(10.14), ios(7.0));
 
 @interface AVFrameRateRange : NSObject
 @property(readonly) Float64 minFrameRate;
@@ -59,8 +59,8 @@ typedef NS_ENUM(NSInteger, AVAuthorizationStatus) {
 @property(nonatomic, retain) AVCaptureDeviceFormat *activeFormat;
 @property(nonatomic) CMTime activeVideoMinFrameDuration;
 @property(nonatomic) CMTime activeVideoMaxFrameDuration;
-+ (AVAuthorizationStatus)authorizationStatusForMediaType:(AVMediaType)mediaType;
-+ (void)requestAccessForMediaType:(AVMediaType)mediaType completionHandler:(void (^)(BOOL granted))handler;
++ (AVAuthorizationStatus)authorizationStatusForMediaType:(AVMediaType)mediaType API_AVAILABLE(macos(10.14), ios(7.0));
++ (void)requestAccessForMediaType:(AVMediaType)mediaType completionHandler:(void (^)(BOOL granted))handler API_AVAILABLE(macos(10.14), ios(7.0));
 @end
 
 /* AVCaptureInput.h */
@@ -109,7 +109,7 @@ typedef NS_ENUM(NSInteger, AVAuthorizationStatus) {
 - (void)startRunning;
 - (void)stopRunning;
 @property(nonatomic, readonly, nullable) __attribute__((NSObject)) CMClockRef synchronizationClock API_AVAILABLE(macos(12.3), ios(15.4));
-@property(nonatomic, readonly, nullable) __attribute__((NSObject)) CMClockRef masterClock API_DEPRECATED_WITH_REPLACEMENT("synchronizationClock", macos(10.7, 12.3), ios(4.0, 15.4));
+@property(nonatomic, readonly, nullable) __attribute__((NSObject)) CMClockRef masterClock API_DEPRECATED_WITH_REPLACEMENT("synchronizationClock", macos(10.9, 12.3), ios(7.0, 15.4));
 @end
 
 #pragma clang assume_nonnull end

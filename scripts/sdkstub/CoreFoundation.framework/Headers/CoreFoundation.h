@@ -15,6 +15,12 @@ extern "C" {
 
 #define CF_EXPORT extern
 
+/* Every XGetTypeID below is declared where Apple declares one, and only
+   there: on darwin cmd/cgo gives C.XRef the Go type uintptr when
+   XGetTypeID exists and a pointer otherwise (cmd/cgo gcc.go badCFType), so
+   a missing or extra declaration changes the Go types the check sees.
+   scripts/darwincheck compares these with Apple's list. */
+
 /* CFBase.h */
 typedef unsigned long CFTypeID;
 typedef unsigned long CFOptionFlags;
@@ -30,13 +36,19 @@ typedef struct {
 } CFRange;
 
 CF_EXPORT const CFAllocatorRef kCFAllocatorDefault;
+CF_EXPORT CFTypeID CFAllocatorGetTypeID(void);
+CF_EXPORT CFTypeID CFGetTypeID(CFTypeRef cf);
 CF_EXPORT CFTypeRef CFRetain(CFTypeRef cf);
 CF_EXPORT void CFRelease(CFTypeRef cf);
+
+/* CFString.h */
+CF_EXPORT CFTypeID CFStringGetTypeID(void);
 
 /* CFNumber.h */
 typedef const struct __CFBoolean *CFBooleanRef;
 CF_EXPORT const CFBooleanRef kCFBooleanTrue;
 CF_EXPORT const CFBooleanRef kCFBooleanFalse;
+CF_EXPORT CFTypeID CFBooleanGetTypeID(void);
 CF_EXPORT Boolean CFBooleanGetValue(CFBooleanRef boolean);
 
 typedef CFIndex CFNumberType;
@@ -60,6 +72,7 @@ enum {
 	kCFNumberMaxType = 16
 };
 typedef const struct __CFNumber *CFNumberRef;
+CF_EXPORT CFTypeID CFNumberGetTypeID(void);
 CF_EXPORT CFNumberRef CFNumberCreate(CFAllocatorRef allocator, CFNumberType theType, const void *valuePtr);
 CF_EXPORT Boolean CFNumberGetValue(CFNumberRef number, CFNumberType theType, void *valuePtr);
 
@@ -77,6 +90,7 @@ typedef struct {
 } CFArrayCallBacks;
 CF_EXPORT const CFArrayCallBacks kCFTypeArrayCallBacks;
 typedef const struct __CFArray *CFArrayRef;
+CF_EXPORT CFTypeID CFArrayGetTypeID(void);
 CF_EXPORT CFArrayRef CFArrayCreate(CFAllocatorRef allocator, const void **values, CFIndex numValues, const CFArrayCallBacks *callBacks);
 CF_EXPORT CFIndex CFArrayGetCount(CFArrayRef theArray);
 CF_EXPORT const void *CFArrayGetValueAtIndex(CFArrayRef theArray, CFIndex idx);
@@ -106,6 +120,7 @@ CF_EXPORT const CFDictionaryKeyCallBacks kCFTypeDictionaryKeyCallBacks;
 CF_EXPORT const CFDictionaryValueCallBacks kCFTypeDictionaryValueCallBacks;
 typedef const struct __CFDictionary *CFDictionaryRef;
 typedef struct __CFDictionary *CFMutableDictionaryRef;
+CF_EXPORT CFTypeID CFDictionaryGetTypeID(void);
 CF_EXPORT CFDictionaryRef CFDictionaryCreate(CFAllocatorRef allocator, const void **keys, const void **values, CFIndex numValues, const CFDictionaryKeyCallBacks *keyCallBacks, const CFDictionaryValueCallBacks *valueCallBacks);
 CF_EXPORT const void *CFDictionaryGetValue(CFDictionaryRef theDict, const void *key);
 CF_EXPORT Boolean CFDictionaryGetValueIfPresent(CFDictionaryRef theDict, const void *key, const void **value);

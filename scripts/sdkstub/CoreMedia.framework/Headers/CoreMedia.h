@@ -55,12 +55,14 @@ CM_EXPORT Float64 CMTimeGetSeconds(CMTime time);
 /* CMSync.h */
 typedef struct OpaqueCMClock *CMClockRef;
 typedef CFTypeRef CMClockOrTimebaseRef;
+CM_EXPORT CFTypeID CMClockGetTypeID(void);
 CM_EXPORT CMClockRef CMClockGetHostTimeClock(void);
 CM_EXPORT CMTime CMClockGetTime(CMClockRef clock);
 CM_EXPORT CMTime CMSyncConvertTime(CMTime time, CMClockOrTimebaseRef fromClockOrTimebase, CMClockOrTimebaseRef toClockOrTimebase);
 
 /* CMBlockBuffer.h */
 typedef struct OpaqueCMBlockBuffer *CMBlockBufferRef;
+CM_EXPORT CFTypeID CMBlockBufferGetTypeID(void);
 enum {
 	kCMBlockBufferNoErr = 0,
 };
@@ -72,6 +74,7 @@ CM_EXPORT OSStatus CMBlockBufferGetDataPointer(CMBlockBufferRef theBuffer, size_
 typedef const struct opaqueCMFormatDescription *CMFormatDescriptionRef;
 typedef CMFormatDescriptionRef CMVideoFormatDescriptionRef;
 typedef CMFormatDescriptionRef CMAudioFormatDescriptionRef;
+CM_EXPORT CFTypeID CMFormatDescriptionGetTypeID(void);
 typedef FourCharCode CMVideoCodecType;
 enum {
 	kCMVideoCodecType_H264 = 'avc1',
@@ -87,6 +90,7 @@ CM_EXPORT const AudioStreamBasicDescription *CMAudioFormatDescriptionGetStreamBa
 
 /* CMSampleBuffer.h */
 typedef struct opaqueCMSampleBuffer *CMSampleBufferRef;
+CM_EXPORT CFTypeID CMSampleBufferGetTypeID(void);
 typedef long CMItemCount;
 enum {
 	kCMSampleBufferFlag_AudioBufferList_Assure16ByteAlignment = (1L << 0),

@@ -26,7 +26,9 @@ enum {
 /* CVBase.h */
 typedef uint64_t CVOptionFlags;
 
-/* CVBuffer.h, CVImageBuffer.h */
+/* CVBuffer.h, CVImageBuffer.h: Apple declares no CVBufferGetTypeID and no
+   CVImageBufferGetTypeID, so cgo keeps these two pointers while
+   CVPixelBufferRef, which has one, becomes uintptr. */
 typedef struct __CVBuffer *CVBufferRef;
 typedef CVBufferRef CVImageBufferRef;
 
@@ -45,6 +47,7 @@ CV_EXPORT const CFStringRef kCVPixelBufferWidthKey;
 CV_EXPORT const CFStringRef kCVPixelBufferHeightKey;
 CV_EXPORT const CFStringRef kCVPixelBufferIOSurfacePropertiesKey;
 
+CV_EXPORT CFTypeID CVPixelBufferGetTypeID(void);
 CV_EXPORT CVPixelBufferRef CVPixelBufferRetain(CVPixelBufferRef texture);
 CV_EXPORT void CVPixelBufferRelease(CVPixelBufferRef texture);
 CV_EXPORT CVReturn CVPixelBufferCreate(CFAllocatorRef allocator, size_t width, size_t height, OSType pixelFormatType, CFDictionaryRef pixelBufferAttributes, CVPixelBufferRef *pixelBufferOut);
@@ -58,6 +61,7 @@ CV_EXPORT size_t CVPixelBufferGetBytesPerRowOfPlane(CVPixelBufferRef pixelBuffer
 
 /* CVPixelBufferPool.h */
 typedef struct __CVPixelBufferPool *CVPixelBufferPoolRef;
+CV_EXPORT CFTypeID CVPixelBufferPoolGetTypeID(void);
 CV_EXPORT CVReturn CVPixelBufferPoolCreatePixelBuffer(CFAllocatorRef allocator, CVPixelBufferPoolRef pixelBufferPool, CVPixelBufferRef *pixelBufferOut);
 
 #if defined(__cplusplus)

@@ -20,6 +20,11 @@ typedef CFTypeRef VTSessionRef;
 VT_EXPORT OSStatus VTSessionSetProperty(VTSessionRef session, CFStringRef propertyKey, CFTypeRef propertyValue);
 
 /* VTErrors.h */
+enum {
+	kVTPropertyNotSupportedErr = -12900,
+	kVTPropertyReadOnlyErr = -12901,
+	kVTParameterErr = -12902,
+};
 typedef UInt32 VTEncodeInfoFlags;
 enum {
 	kVTEncodeInfo_Asynchronous = 1UL << 0,
@@ -28,6 +33,7 @@ enum {
 
 /* VTCompressionSession.h */
 typedef struct OpaqueVTCompressionSession *VTCompressionSessionRef;
+VT_EXPORT CFTypeID VTCompressionSessionGetTypeID(void);
 typedef void (*VTCompressionOutputCallback)(void *outputCallbackRefCon, void *sourceFrameRefCon, OSStatus status, VTEncodeInfoFlags infoFlags, CMSampleBufferRef sampleBuffer);
 VT_EXPORT const CFStringRef kVTVideoEncoderSpecification_EnableHardwareAcceleratedVideoEncoder;
 VT_EXPORT const CFStringRef kVTEncodeFrameOptionKey_ForceKeyFrame;
