@@ -38,8 +38,12 @@ static void video_output(void *refcon, void *frame_refcon, OSStatus status,
 		lcvtVideoPacket(v->handle, status, NULL, 0, 0, 0, 0, NULL, 0, NULL, 0);
 		return;
 	}
-	if (sb == NULL || (flags & kVTEncodeInfo_FrameDropped)) {
-		return; // a dropped frame: nothing to hand on
+	if (flags & kVTEncodeInfo_FrameDropped) {
+		lcvtVideoDropped(v->handle); // counted and reported, never silent
+		return;
+	}
+	if (sb == NULL) {
+		return;
 	}
 	CMBlockBufferRef bb = CMSampleBufferGetDataBuffer(sb);
 	if (bb == NULL) {
@@ -121,9 +125,22 @@ static OSStatus set_f64(VTCompressionSessionRef s, CFStringRef key, double val) 
 	return st;
 }
 
-int32_t lcvt_video_open(int32_t width, int32_t height, int32_t fps, int32_t bitrate,
-		double key_interval_sec, int32_t realtime, uintptr_t handle, lcvt_video **out) {
+// prop turns kVTPropertyNotSupportedErr into a warning bit: an encoder
+// (software, or an older Mac's hardware) that does not know a property
+// still encodes; any other error fails the open.
+static OSStatus prop(uint32_t *unsupported, int bit, OSStatus st) {
+	if (st == kVTPropertyNotSupportedErr) {
+		*unsupported |= 1u << bit;
+		return noErr;
+	}
+	return st;
+}
+
+int32_t lcvt_video_open(int32_t width, int32_t height, double fps, int32_t bitrate,
+		double key_interval_sec, int32_t realtime, uintptr_t handle, lcvt_video **out,
+		uint32_t *unsupported) {
 	*out = NULL;
+	*unsupported = 0;
 	lcvt_video *v = calloc(1, sizeof *v);
 	if (v == NULL) {
 		return -108;
@@ -166,13 +183,18 @@ int32_t lcvt_video_open(int32_t width, int32_t height, int32_t fps, int32_t bitr
 		return st;
 	}
 	VTCompressionSessionRef s = v->session;
-	// Real time even for fast test runs: it trades lookahead for latency,
-	// which is what a live encoder wants; it does not drop frames.
-	(void)realtime;
-	if ((st = VTSessionSetProperty(s, kVTCompressionPropertyKey_RealTime, kCFBooleanTrue)) != noErr) goto fail;
-	if ((st = VTSessionSetProperty(s, kVTCompressionPropertyKey_ProfileLevel, kVTProfileLevel_H264_High_AutoLevel)) != noErr) goto fail;
-	if ((st = VTSessionSetProperty(s, kVTCompressionPropertyKey_AllowFrameReordering, kCFBooleanFalse)) != noErr) goto fail;
-	if ((st = set_i32(s, kVTCompressionPropertyKey_AverageBitRate, bitrate)) != noErr) goto fail;
+	uint32_t *u = unsupported;
+	// Real time when the session is live (capture, or the test source in
+	// real time): VideoToolbox then favours latency and may drop frames,
+	// which are counted. Fast runs (--input --fast, fast test source) let
+	// it take the time it needs instead.
+	if ((st = prop(u, LCVT_P_REALTIME, VTSessionSetProperty(s, kVTCompressionPropertyKey_RealTime,
+			realtime ? kCFBooleanTrue : kCFBooleanFalse))) != noErr) goto fail;
+	if ((st = prop(u, LCVT_P_PROFILE, VTSessionSetProperty(s, kVTCompressionPropertyKey_ProfileLevel,
+			kVTProfileLevel_H264_High_AutoLevel))) != noErr) goto fail;
+	if ((st = prop(u, LCVT_P_REORDERING, VTSessionSetProperty(s, kVTCompressionPropertyKey_AllowFrameReordering,
+			kCFBooleanFalse))) != noErr) goto fail;
+	if ((st = prop(u, LCVT_P_BITRATE, set_i32(s, kVTCompressionPropertyKey_AverageBitRate, bitrate))) != noErr) goto fail;
 	{
 		// Cap any one-second window at 1.5x the average, in bytes: ingest
 		// servers and players budget for peaks, not only the average.
@@ -181,19 +203,20 @@ int32_t lcvt_video_open(int32_t width, int32_t height, int32_t fps, int32_t bitr
 		CFNumberRef ns = CFNumberCreate(kCFAllocatorDefault, kCFNumberFloat64Type, &secs);
 		const void *lim[] = {nb, ns};
 		CFArrayRef limits = CFArrayCreate(kCFAllocatorDefault, lim, 2, &kCFTypeArrayCallBacks);
-		st = VTSessionSetProperty(s, kVTCompressionPropertyKey_DataRateLimits, limits);
+		st = prop(u, LCVT_P_RATE_LIMITS, VTSessionSetProperty(s, kVTCompressionPropertyKey_DataRateLimits, limits));
 		CFRelease(limits);
 		CFRelease(nb);
 		CFRelease(ns);
 		if (st != noErr) goto fail;
 	}
 	if (key_interval_sec > 0) {
-		if ((st = set_f64(s, kVTCompressionPropertyKey_MaxKeyFrameIntervalDuration, key_interval_sec)) != noErr) goto fail;
+		if ((st = prop(u, LCVT_P_KEY_DURATION, set_f64(s, kVTCompressionPropertyKey_MaxKeyFrameIntervalDuration,
+				key_interval_sec))) != noErr) goto fail;
 		int32_t frames = (int32_t)(key_interval_sec * fps + 0.5);
 		if (frames < 1) frames = 1;
-		if ((st = set_i32(s, kVTCompressionPropertyKey_MaxKeyFrameInterval, frames)) != noErr) goto fail;
+		if ((st = prop(u, LCVT_P_KEY_FRAMES, set_i32(s, kVTCompressionPropertyKey_MaxKeyFrameInterval, frames))) != noErr) goto fail;
 	}
-	if ((st = set_f64(s, kVTCompressionPropertyKey_ExpectedFrameRate, (double)fps)) != noErr) goto fail;
+	if ((st = prop(u, LCVT_P_FRAME_RATE, set_f64(s, kVTCompressionPropertyKey_ExpectedFrameRate, fps))) != noErr) goto fail;
 	if ((st = VTCompressionSessionPrepareToEncodeFrames(s)) != noErr) goto fail;
 
 	const void *fk_k[] = {kVTEncodeFrameOptionKey_ForceKeyFrame};
@@ -209,11 +232,18 @@ fail:
 	return st;
 }
 
-int32_t lcvt_video_encode_pixbuf(lcvt_video *v, CVPixelBufferRef pb, int64_t pts_ns,
+static int32_t encode_pb(lcvt_video *v, CVPixelBufferRef pb, int64_t pts_ns,
 		int64_t dur_ns, int32_t force_key) {
 	VTEncodeInfoFlags info = 0;
+	// A frame dropped here is reported to the output callback too
+	// (kVTEncodeInfo_FrameDropped), where it is counted once.
 	return VTCompressionSessionEncodeFrame(v->session, pb, ns_time(pts_ns), ns_time(dur_ns),
 			force_key ? v->force_key : NULL, NULL, &info);
+}
+
+int32_t lcvt_video_encode_pixbuf(lcvt_video *v, void *pixbuf, int64_t pts_ns,
+		int64_t dur_ns, int32_t force_key) {
+	return encode_pb(v, (CVPixelBufferRef)pixbuf, pts_ns, dur_ns, force_key);
 }
 
 static void copy_plane(uint8_t *dst, size_t dst_stride, const uint8_t *src, int32_t src_stride,
@@ -264,7 +294,7 @@ int32_t lcvt_video_encode_planes(lcvt_video *v, int32_t format, int32_t width, i
 		}
 	}
 	CVPixelBufferUnlockBaseAddress(pb, 0);
-	int32_t st = lcvt_video_encode_pixbuf(v, pb, pts_ns, dur_ns, force_key);
+	int32_t st = encode_pb(v, pb, pts_ns, dur_ns, force_key);
 	CVPixelBufferRelease(pb); // the session holds its own reference
 	return st;
 }
@@ -296,11 +326,14 @@ struct lcvt_audio {
 	int32_t channels;
 	UInt32 max_packet;
 	uint8_t *out;
-	// Interleaved float32 input FIFO. The converter may read a buffer handed
-	// to the input proc until the proc is called again, so consumed frames
-	// are dropped only on the next call (the pattern OBS's encoder uses).
+	// Interleaved float32 input FIFO, filled by lcvt_audio_encode.
 	float *fifo;
-	size_t fifo_frames, fifo_cap, consumed;
+	size_t fifo_frames, fifo_cap;
+	// What the input proc hands the converter: a copy owned by the proc.
+	// The converter may read it until the proc is called again (even
+	// across AudioConverterFillComplexBuffer calls), and the FIFO moves
+	// and grows between calls, so the converter never sees the FIFO.
+	float *proc_buf;
 	int flushing, eos_sent;
 };
 
@@ -309,19 +342,20 @@ enum { LCVT_FRAME = 1024, LCVT_NO_DATA_YET = 0x6e646174 /* 'ndat' */ };
 static OSStatus audio_input(AudioConverterRef conv, UInt32 *io_packets, AudioBufferList *io_data,
 		AudioStreamPacketDescription **out_desc, void *user) {
 	(void)conv;
-	(void)out_desc;
-	lcvt_audio *a = user;
-	if (a->consumed > 0) {
-		memmove(a->fifo, a->fifo + a->consumed * a->channels,
-				(a->fifo_frames - a->consumed) * a->channels * sizeof(float));
-		a->fifo_frames -= a->consumed;
-		a->consumed = 0;
+	if (out_desc != NULL) {
+		*out_desc = NULL; // PCM in: no packet descriptions
 	}
+	lcvt_audio *a = user;
+	io_data->mNumberBuffers = 1;
+	io_data->mBuffers[0].mNumberChannels = (UInt32)a->channels;
 	size_t n = a->fifo_frames;
 	if (n > LCVT_FRAME) {
 		n = LCVT_FRAME;
 	}
-	if (n < LCVT_FRAME && !a->flushing) {
+	if (*io_packets < n) {
+		n = *io_packets; // never more than the converter asked for
+	}
+	if (n < LCVT_FRAME && n < *io_packets && !a->flushing) {
 		*io_packets = 0;
 		io_data->mBuffers[0].mData = NULL;
 		io_data->mBuffers[0].mDataByteSize = 0;
@@ -336,12 +370,13 @@ static OSStatus audio_input(AudioConverterRef conv, UInt32 *io_packets, AudioBuf
 		a->eos_sent = 1;
 		return noErr;
 	}
+	size_t bytes = n * (size_t)a->channels * sizeof(float);
+	memcpy(a->proc_buf, a->fifo, bytes);
+	a->fifo_frames -= n;
+	memmove(a->fifo, a->fifo + n * a->channels, a->fifo_frames * a->channels * sizeof(float));
 	*io_packets = (UInt32)n;
-	io_data->mNumberBuffers = 1;
-	io_data->mBuffers[0].mNumberChannels = (UInt32)a->channels;
-	io_data->mBuffers[0].mData = a->fifo;
-	io_data->mBuffers[0].mDataByteSize = (UInt32)(n * a->channels * sizeof(float));
-	a->consumed = n;
+	io_data->mBuffers[0].mData = a->proc_buf;
+	io_data->mBuffers[0].mDataByteSize = (UInt32)bytes;
 	return noErr;
 }
 
@@ -386,7 +421,8 @@ int32_t lcvt_audio_open(int32_t sample_rate, int32_t channels, int32_t bitrate,
 	a->out = malloc(a->max_packet);
 	a->fifo_cap = 4 * LCVT_FRAME;
 	a->fifo = malloc(a->fifo_cap * channels * sizeof(float));
-	if (a->out == NULL || a->fifo == NULL) {
+	a->proc_buf = malloc((size_t)LCVT_FRAME * channels * sizeof(float));
+	if (a->out == NULL || a->fifo == NULL || a->proc_buf == NULL) {
 		st = -108;
 		goto fail;
 	}
@@ -396,6 +432,7 @@ fail:
 	AudioConverterDispose(a->conv);
 	free(a->out);
 	free(a->fifo);
+	free(a->proc_buf);
 	free(a);
 	return st;
 }
@@ -448,8 +485,17 @@ static int32_t drain(lcvt_audio *a) {
 		if (packets == 0) {
 			return noErr;
 		}
-		UInt32 n = desc.mDataByteSize != 0 ? desc.mDataByteSize : abl.mBuffers[0].mDataByteSize;
-		lcvtAudioPacket(a->handle, a->out, n);
+		// The packet starts mStartOffset bytes into the output buffer.
+		UInt32 n = abl.mBuffers[0].mDataByteSize;
+		SInt64 off = 0;
+		if (desc.mDataByteSize != 0) {
+			n = desc.mDataByteSize;
+			off = desc.mStartOffset;
+		}
+		if (off < 0 || (UInt64)off + n > a->max_packet) {
+			return -50; // kAudio_ParamError: a packet outside the buffer
+		}
+		lcvtAudioPacket(a->handle, a->out + off, n);
 		if (st == LCVT_NO_DATA_YET) {
 			return noErr;
 		}
@@ -457,12 +503,6 @@ static int32_t drain(lcvt_audio *a) {
 }
 
 int32_t lcvt_audio_encode(lcvt_audio *a, const float *samples, int32_t frames) {
-	if (a->consumed > 0) {
-		memmove(a->fifo, a->fifo + a->consumed * a->channels,
-				(a->fifo_frames - a->consumed) * a->channels * sizeof(float));
-		a->fifo_frames -= a->consumed;
-		a->consumed = 0;
-	}
 	size_t need = a->fifo_frames + (size_t)frames;
 	if (need > a->fifo_cap) {
 		size_t cap = a->fifo_cap;
@@ -504,5 +544,6 @@ void lcvt_audio_close(lcvt_audio *a) {
 	AudioConverterDispose(a->conv);
 	free(a->out);
 	free(a->fifo);
+	free(a->proc_buf);
 	free(a);
 }

@@ -60,6 +60,16 @@ type videoEnc struct {
 	cfg    media.VideoConfig
 	asyncE error // first error the output callback reported
 	closed bool
+
+	dropped  atomic.Uint64 // frames VideoToolbox reported as dropped
+	warnings []string      // properties the encoder does not support
+}
+
+// vtProperties names the LCVT_P_* bits of lcvt_video_open, in order.
+var vtProperties = [C.LCVT_P_COUNT]string{
+	"RealTime", "ProfileLevel (High, auto level)", "AllowFrameReordering (off)", "AverageBitRate",
+	"DataRateLimits (1.5x average per second)", "MaxKeyFrameIntervalDuration", "MaxKeyFrameInterval",
+	"ExpectedFrameRate",
 }
 
 func (backend) OpenVideo(s encoder.VideoSettings, out encoder.Output) (encoder.VideoEncoder, error) {
@@ -76,15 +86,26 @@ func (backend) OpenVideo(s encoder.VideoSettings, out encoder.Output) (encoder.V
 	e.cfg = media.VideoConfig{Width: s.Width, Height: s.Height, FPS: s.FPS, Bitrate: s.Bitrate}
 	e.h = cgo.NewHandle(e)
 	var c *C.lcvt_video
-	st := C.lcvt_video_open(C.int32_t(s.Width), C.int32_t(s.Height), C.int32_t(s.FPS), C.int32_t(s.Bitrate),
-		C.double(s.KeyInterval.Seconds()), boolC(s.Realtime), C.uintptr_t(e.h), &c)
+	var unsupported C.uint32_t
+	st := C.lcvt_video_open(C.int32_t(s.Width), C.int32_t(s.Height), C.double(s.FPS), C.int32_t(s.Bitrate),
+		C.double(s.KeyInterval.Seconds()), boolC(s.Realtime), C.uintptr_t(e.h), &c, &unsupported)
 	if st != 0 {
 		e.h.Delete()
 		return nil, osErr(fmt.Sprintf("VTCompressionSession %dx%d@%d %d bit/s", s.Width, s.Height, s.FPS, s.Bitrate), st)
 	}
 	e.c = c
+	e.warnings = unsupportedWarnings(uint32(unsupported), vtProperties[:])
 	return e, nil
 }
+
+// Warnings lists what the encoder accepted with a reservation: each
+// property VideoToolbox rejected with kVTPropertyNotSupportedErr. The
+// session goes on without it; the pipeline logs each one.
+func (e *videoEnc) Warnings() []string { return e.warnings }
+
+// Skipped reports frames VideoToolbox dropped (kVTEncodeInfo_FrameDropped):
+// in real-time mode it may drop frames it cannot encode in time.
+func (e *videoEnc) Skipped() uint64 { return e.dropped.Load() }
 
 func boolC(b bool) C.int32_t {
 	if b {
@@ -111,7 +132,7 @@ func (e *videoEnc) Encode(f *media.VideoFrame) error {
 			return errors.New("native video frame without a CVPixelBuffer")
 		}
 		// No copy: VideoToolbox retains the camera's buffer while it needs it.
-		st = C.lcvt_video_encode_pixbuf(e.c, C.CVPixelBufferRef(f.Native), C.int64_t(f.PTS), C.int64_t(e.frame), force)
+		st = C.lcvt_video_encode_pixbuf(e.c, f.Native, C.int64_t(f.PTS), C.int64_t(e.frame), force)
 	case media.I420, media.NV12:
 		if f.Width != e.s.Width || f.Height != e.s.Height {
 			return fmt.Errorf("frame size %dx%d differs from the encoder's %dx%d", f.Width, f.Height, e.s.Width, e.s.Height)
@@ -219,6 +240,11 @@ func lcvtVideoPacket(h C.uintptr_t, status C.int32_t, data *C.uint8_t, size C.si
 		Key:      key != 0,
 		Data:     C.GoBytes(unsafe.Pointer(data), C.int(size)),
 	})
+}
+
+//export lcvtVideoDropped
+func lcvtVideoDropped(h C.uintptr_t) {
+	cgo.Handle(h).Value().(*videoEnc).dropped.Add(1)
 }
 
 // ---- audio ----
