@@ -4,6 +4,7 @@ package avcodec
 
 /*
 #cgo pkg-config: libavcodec libavutil
+#cgo LDFLAGS: -Wl,--as-needed
 #include "lcav.h"
 */
 import "C"
@@ -59,12 +60,12 @@ func OpenAudio(s encoder.AudioSettings, out encoder.Output) (*AudioEncoder, erro
 	if out == nil {
 		return nil, errors.New("aac: nil output callback")
 	}
-	codec := findEncoder("aac")
-	if codec == nil {
-		return nil, errors.New("aac encoder not available in this FFmpeg build")
+	codec, err := findEncoder("aac")
+	if err != nil {
+		return nil, err
 	}
 	e := &AudioEncoder{out: out}
-	if e.ctx = C.avcodec_alloc_context3(codec); e.ctx == nil {
+	if e.ctx = C.lc_alloc_context(codec); e.ctx == nil {
 		return nil, errors.New("aac: out of memory allocating the codec context")
 	}
 	ok := false
@@ -76,13 +77,13 @@ func OpenAudio(s encoder.AudioSettings, out encoder.Output) (*AudioEncoder, erro
 	c := e.ctx
 	c.sample_fmt = C.AV_SAMPLE_FMT_FLTP
 	c.sample_rate = C.int(s.SampleRate)
-	C.av_channel_layout_default(&c.ch_layout, C.int(s.Channels))
+	C.lc_layout_default(&c.ch_layout, C.int(s.Channels))
 	c.bit_rate = C.int64_t(s.Bitrate)
 	// One tick per sample: the encoder's packet PTS are then sample
 	// counts, which map to time without rounding drift.
 	c.time_base = C.AVRational{num: 1, den: C.int(s.SampleRate)}
 	c.flags |= C.AV_CODEC_FLAG_GLOBAL_HEADER // AudioSpecificConfig in extradata
-	if ret := C.avcodec_open2(c, codec, nil); ret < 0 {
+	if ret := C.lc_open(c, codec); ret < 0 {
 		return nil, avError(fmt.Sprintf("aac: opening %d Hz, %d channels at %d bit/s", s.SampleRate, s.Channels, s.Bitrate), ret)
 	}
 	if c.frame_size != aacFrameSize {
@@ -101,19 +102,19 @@ func OpenAudio(s encoder.AudioSettings, out encoder.Output) (*AudioEncoder, erro
 		Bitrate:    s.Bitrate,
 	}
 
-	if e.frame = C.av_frame_alloc(); e.frame == nil {
+	if e.frame = C.lc_frame_alloc(); e.frame == nil {
 		return nil, errors.New("aac: out of memory allocating a frame")
 	}
 	e.frame.format = C.int(C.AV_SAMPLE_FMT_FLTP)
 	e.frame.nb_samples = aacFrameSize
 	e.frame.sample_rate = c.sample_rate
-	if ret := C.av_channel_layout_copy(&e.frame.ch_layout, &c.ch_layout); ret < 0 {
+	if ret := C.lc_layout_copy(&e.frame.ch_layout, &c.ch_layout); ret < 0 {
 		return nil, avError("aac: copying the channel layout", ret)
 	}
-	if ret := C.av_frame_get_buffer(e.frame, 0); ret < 0 {
+	if ret := C.lc_frame_get_buffer(e.frame); ret < 0 {
 		return nil, avError("aac: allocating the sample buffer", ret)
 	}
-	if e.pkt = C.av_packet_alloc(); e.pkt == nil {
+	if e.pkt = C.lc_packet_alloc(); e.pkt == nil {
 		return nil, errors.New("aac: out of memory allocating a packet")
 	}
 	e.planes = make([][]float32, s.Channels)
@@ -208,7 +209,7 @@ func deinterleave(planes [][]float32, at int, src []float32) {
 // writable makes sure the encoder no longer references the frame's buffers
 // (av_frame_make_writable copies them if it does) and refreshes the views.
 func (e *AudioEncoder) writable() error {
-	if ret := C.av_frame_make_writable(e.frame); ret < 0 {
+	if ret := C.lc_frame_make_writable(e.frame); ret < 0 {
 		return avError("aac: making the frame writable", ret)
 	}
 	for i := range e.planes {
@@ -220,7 +221,7 @@ func (e *AudioEncoder) writable() error {
 // send submits the full frame and drains the packets it releases.
 func (e *AudioEncoder) send() error {
 	e.frame.pts = C.int64_t(e.sent)
-	if ret := C.avcodec_send_frame(e.ctx, e.frame); ret < 0 {
+	if ret := C.lc_send_frame(e.ctx, e.frame); ret < 0 {
 		return avError("aac: sending a frame", ret)
 	}
 	e.sent += aacFrameSize
@@ -230,7 +231,7 @@ func (e *AudioEncoder) send() error {
 
 func (e *AudioEncoder) drain() error {
 	for {
-		ret := C.avcodec_receive_packet(e.ctx, e.pkt)
+		ret := C.lc_receive_packet(e.ctx, e.pkt)
 		if ret == C.LC_EAGAIN || ret == C.LC_EOF {
 			return nil
 		}
@@ -240,7 +241,7 @@ func (e *AudioEncoder) drain() error {
 		start := int64(e.pkt.pts) // in samples; the first is -Priming
 		end := start + int64(e.pkt.duration)
 		data := C.GoBytes(unsafe.Pointer(e.pkt.data), e.pkt.size)
-		C.av_packet_unref(e.pkt)
+		C.lc_packet_unref(e.pkt)
 		pts := e.base + samplesToDuration(start, e.cfg.SampleRate)
 		p := &media.Packet{
 			Kind:     media.Audio,
@@ -286,7 +287,7 @@ func (e *AudioEncoder) Flush() error {
 			return err
 		}
 	}
-	if ret := C.avcodec_send_frame(e.ctx, nil); ret < 0 && ret != C.LC_EOF {
+	if ret := C.lc_send_frame(e.ctx, nil); ret < 0 && ret != C.LC_EOF {
 		return avError("aac: flushing", ret)
 	}
 	return e.drain()
@@ -303,13 +304,13 @@ func (e *AudioEncoder) Close() error {
 func (e *AudioEncoder) free() {
 	e.planes = nil
 	if e.frame != nil {
-		C.av_frame_free(&e.frame)
+		C.lc_frame_free(&e.frame)
 	}
 	if e.pkt != nil {
-		C.av_packet_free(&e.pkt)
+		C.lc_packet_free(&e.pkt)
 	}
 	if e.ctx != nil {
-		C.avcodec_free_context(&e.ctx)
+		C.lc_free_context(&e.ctx)
 	}
 }
 

@@ -4,12 +4,14 @@ package avcodec
 
 /*
 #cgo pkg-config: libavcodec libavutil
+#cgo LDFLAGS: -Wl,--as-needed
 #include "lcav.h"
 */
 import "C"
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"github.com/livecap/livecap/internal/encoder"
@@ -18,12 +20,20 @@ import (
 // Name is the name under which this backend registers with package encoder.
 const Name = "libavcodec"
 
-func init() {
+func init() { encoder.Register(backend{}) }
+
+// load loads libavcodec and libavutil on first use (see lcav.h).
+var load = sync.OnceValue(func() error {
+	var buf [512]C.char
+	if C.lc_load(&buf[0], C.size_t(len(buf))) != 0 {
+		return fmt.Errorf("libavcodec cannot be loaded: %s (Debian/Ubuntu: apt install libavcodec59, or the FFmpeg libraries livecap was built against)",
+			C.GoString(&buf[0]))
+	}
 	// libx264 and the aac encoder log their banner and closing statistics
 	// at info level on stderr; the pipeline reports what matters itself.
-	C.av_log_set_level(C.AV_LOG_ERROR)
-	encoder.Register(backend{})
-}
+	C.lc_log_set_level(C.AV_LOG_ERROR)
+	return nil
+})
 
 type backend struct{}
 
@@ -57,9 +67,16 @@ func setOpt(ctx *C.AVCodecContext, key, val string) error {
 	return nil
 }
 
-// findEncoder looks an encoder up by name.
-func findEncoder(name string) *C.AVCodec {
+// findEncoder loads the libraries and looks an encoder up by name.
+func findEncoder(name string) (*C.AVCodec, error) {
+	if err := load(); err != nil {
+		return nil, err
+	}
 	n := C.CString(name)
 	defer C.free(unsafe.Pointer(n))
-	return C.avcodec_find_encoder_by_name(n)
+	codec := C.lc_find_encoder(n)
+	if codec == nil {
+		return nil, fmt.Errorf("%s encoder not available in this FFmpeg build", name)
+	}
+	return codec, nil
 }

@@ -4,6 +4,7 @@ package avcodec
 
 /*
 #cgo pkg-config: libavcodec libavutil
+#cgo LDFLAGS: -Wl,--as-needed
 #include "lcav.h"
 */
 import "C"
@@ -87,12 +88,12 @@ func OpenVideo(s encoder.VideoSettings, out encoder.Output) (*VideoEncoder, erro
 		}
 		preset = p
 	}
-	codec := findEncoder("libx264")
-	if codec == nil {
-		return nil, errors.New("libx264 encoder not available in this FFmpeg build")
+	codec, err := findEncoder("libx264")
+	if err != nil {
+		return nil, err
 	}
 	e := &VideoEncoder{out: out, pending: make([]ptsPair, 8)}
-	e.ctx = C.avcodec_alloc_context3(codec)
+	e.ctx = C.lc_alloc_context(codec)
 	if e.ctx == nil {
 		return nil, errors.New("libavcodec video: out of memory allocating the codec context")
 	}
@@ -132,7 +133,7 @@ func OpenVideo(s encoder.VideoSettings, out encoder.Output) (*VideoEncoder, erro
 			return nil, fmt.Errorf("libx264: %w", err)
 		}
 	}
-	if ret := C.avcodec_open2(c, codec, nil); ret < 0 {
+	if ret := C.lc_open(c, codec); ret < 0 {
 		return nil, avError(fmt.Sprintf("libx264: opening %dx%d@%d at %d bit/s", s.Width, s.Height, s.FPS, s.Bitrate), ret)
 	}
 	extra := C.GoBytes(unsafe.Pointer(c.extradata), c.extradata_size)
@@ -143,16 +144,16 @@ func OpenVideo(s encoder.VideoSettings, out encoder.Output) (*VideoEncoder, erro
 	e.cfg = media.VideoConfig{Width: s.Width, Height: s.Height, FPS: s.FPS, SPS: sps, PPS: pps, Bitrate: s.Bitrate}
 	e.frameD = time.Duration(math.Round(float64(time.Second) / float64(s.FPS)))
 
-	if e.frame = C.av_frame_alloc(); e.frame == nil {
+	if e.frame = C.lc_frame_alloc(); e.frame == nil {
 		return nil, errors.New("libavcodec video: out of memory allocating a frame")
 	}
 	e.frame.format = C.int(C.AV_PIX_FMT_YUV420P)
 	e.frame.width = c.width
 	e.frame.height = c.height
-	if ret := C.av_frame_get_buffer(e.frame, 0); ret < 0 {
+	if ret := C.lc_frame_get_buffer(e.frame); ret < 0 {
 		return nil, avError("libavcodec video: allocating the picture", ret)
 	}
-	if e.pkt = C.av_packet_alloc(); e.pkt == nil {
+	if e.pkt = C.lc_packet_alloc(); e.pkt == nil {
 		return nil, errors.New("libavcodec video: out of memory allocating a packet")
 	}
 	ok = true
@@ -297,7 +298,7 @@ func (e *VideoEncoder) ptsFor(tick int64) time.Duration {
 // drain hands every packet the encoder has ready to the output.
 func (e *VideoEncoder) drain() error {
 	for {
-		ret := C.avcodec_receive_packet(e.ctx, e.pkt)
+		ret := C.lc_receive_packet(e.ctx, e.pkt)
 		if ret == C.LC_EAGAIN || ret == C.LC_EOF {
 			return nil
 		}
@@ -307,7 +308,7 @@ func (e *VideoEncoder) drain() error {
 		au := unsafe.Slice((*byte)(unsafe.Pointer(e.pkt.data)), int(e.pkt.size))
 		data, idr := h264.AnnexBToAVCC(au)
 		pts := e.ptsFor(int64(e.pkt.pts))
-		C.av_packet_unref(e.pkt)
+		C.lc_packet_unref(e.pkt)
 		if len(data) == 0 {
 			continue
 		}
@@ -337,7 +338,7 @@ func (e *VideoEncoder) Flush() error {
 		return nil
 	}
 	e.flushed = true
-	if ret := C.avcodec_send_frame(e.ctx, nil); ret < 0 && ret != C.LC_EOF {
+	if ret := C.lc_send_frame(e.ctx, nil); ret < 0 && ret != C.LC_EOF {
 		return avError("libx264: flushing", ret)
 	}
 	return e.drain()
@@ -353,13 +354,13 @@ func (e *VideoEncoder) Close() error {
 
 func (e *VideoEncoder) free() {
 	if e.frame != nil {
-		C.av_frame_free(&e.frame)
+		C.lc_frame_free(&e.frame)
 	}
 	if e.pkt != nil {
-		C.av_packet_free(&e.pkt)
+		C.lc_packet_free(&e.pkt)
 	}
 	if e.ctx != nil {
-		C.avcodec_free_context(&e.ctx)
+		C.lc_free_context(&e.ctx)
 	}
 }
 

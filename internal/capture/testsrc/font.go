@@ -1,5 +1,7 @@
 package testsrc
 
+import "sync"
+
 // A 5x7 bitmap font for the test source's burned-in counters. Only the
 // glyphs the counters use are defined; anything else draws as a blank.
 // Each glyph is 7 rows of 5 bits, most significant bit on the left.
@@ -28,12 +30,13 @@ var font5x7 = map[byte][glyphH]uint8{
 	'#': {0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A},
 }
 
-// glyphSpans is font5x7 turned into horizontal runs per glyph row, so that
-// drawing a scaled glyph is a handful of row fills instead of a per-pixel
-// loop over the bitmap.
+// glyphSpans returns font5x7 turned into horizontal runs per glyph row, so
+// that drawing a scaled glyph is a handful of row fills instead of a
+// per-pixel loop over the bitmap. Built on first use: a run without the
+// test source's video never pays for it.
 type glyphSpan struct{ x0, x1 uint8 } // [x0, x1) in font pixels
 
-var glyphSpans = func() map[byte][glyphH][]glyphSpan {
+var glyphSpans = sync.OnceValue(func() map[byte][glyphH][]glyphSpan {
 	m := make(map[byte][glyphH][]glyphSpan, len(font5x7))
 	for c, rows := range font5x7 {
 		var g [glyphH][]glyphSpan
@@ -53,7 +56,7 @@ var glyphSpans = func() map[byte][glyphH][]glyphSpan {
 		m[c] = g
 	}
 	return m
-}()
+})
 
 // textWidth is the width in pixels of s drawn at scale (no trailing gap).
 func textWidth(s []byte, scale int) int {
@@ -67,8 +70,9 @@ func textWidth(s []byte, scale int) int {
 // each font pixel a scale×scale block of value. Pixels outside the plane
 // [0,w)×[0,h) are clipped.
 func drawText(plane []byte, stride, w, h, x, y, scale int, s []byte, value byte) {
+	spans := glyphSpans()
 	for i := 0; i < len(s); i++ {
-		g, ok := glyphSpans[s[i]]
+		g, ok := spans[s[i]]
 		if !ok {
 			continue
 		}

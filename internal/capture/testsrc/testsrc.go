@@ -304,10 +304,13 @@ func (s *Source) runVideoRealtime(ctx context.Context, clk clock.Clock, v captur
 		// latency stays bounded and the counter shows the gap.
 		if now := clk.Now(); now-t > 2*interval {
 			// Smallest j with now - t(j) <= 2 intervals.
-			j := ((now-2*interval)*time.Duration(s.o.FPS) + time.Second - 1) / time.Second
-			if int64(j) > i {
-				s.skipped.Add(uint64(int64(j) - i))
-				i = int64(j) - 1
+			j := int64(((now-2*interval)*time.Duration(s.o.FPS) + time.Second - 1) / time.Second)
+			if frameLimit > 0 {
+				j = min(j, frameLimit) // frames past the end are not skipped: they never exist
+			}
+			if j > i {
+				s.skipped.Add(uint64(j - i))
+				i = j - 1
 				continue
 			}
 		}
