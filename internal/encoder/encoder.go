@@ -102,13 +102,6 @@ func Default(name string) (Backend, error) {
 	return backends[names[0]], nil
 }
 
-// Names lists the registered backends.
-func Names() []string {
-	mu.Lock()
-	defer mu.Unlock()
-	return namesLocked()
-}
-
 func namesLocked() []string {
 	var n []string
 	for k := range backends {
@@ -116,13 +109,4 @@ func namesLocked() []string {
 	}
 	sort.Strings(n)
 	return n
-}
-
-// KeyframeRequester asks the video encoder stage for an IDR. The pipeline
-// implements it: RequestKeyframe(at) makes the first frame whose PTS is at
-// or after `at` an IDR; at <= 0 (or in the past) means the next frame. The
-// recorder schedules one at each segment boundary, a publisher asks for one
-// after each (re)connect. Safe for concurrent use.
-type KeyframeRequester interface {
-	RequestKeyframe(at time.Duration)
 }

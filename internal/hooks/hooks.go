@@ -14,7 +14,6 @@ package hooks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,50 +24,35 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/livecap/livecap/internal/events"
 )
 
 // Event types, as they appear in Event.Type (and in livecap's JSON events).
 const (
-	EventStarted  = "hook_started"  // a run began
-	EventFinished = "hook_finished" // a run exited 0
-	EventFailed   = "hook_failed"   // non-zero exit, not startable, killed, or timed out
-	EventSkipped  = "hook_skipped"  // never run: the queue was full, or Close gave up
+	EventStarted  = events.HookStarted  // a run began
+	EventFinished = events.HookFinished // a run exited 0
+	EventFailed   = events.HookFailed   // non-zero exit, not startable, killed, or timed out
+	EventSkipped  = events.HookSkipped  // never run: the queue was full, or Close gave up
 )
 
 // Event reports one step of one run. Every run emits EventStarted and then
 // exactly one of EventFinished or EventFailed; a run that never starts emits
 // only EventSkipped.
 type Event struct {
-	Type string `json:"event"`
-	Path string `json:"path"`
+	Type string
+	Path string
 	// ExitCode is the command's exit status; -1 when it did not exit on its
 	// own (not found, killed by a signal). Set on finished and failed.
-	ExitCode int `json:"-"`
+	ExitCode int
 	// Duration is the run's wall time, from start to exit.
-	Duration time.Duration `json:"-"`
+	Duration time.Duration
 	// Error says why a run failed or was skipped; empty otherwise.
-	Error string `json:"error,omitempty"`
+	Error string
 	// StderrTail is the last bytes the command wrote to stderr (failed runs).
-	StderrTail string `json:"stderr_tail,omitempty"`
+	StderrTail string
 	// Killed is true when livecap killed the run (Options.Timeout or Close).
-	Killed bool `json:"killed,omitempty"`
-}
-
-// MarshalJSON writes the event as livecap's JSON events do, with the
-// exit code and the duration in seconds ("duration_s") only on finished
-// and failed runs, where they mean something.
-func (e Event) MarshalJSON() ([]byte, error) {
-	type plain Event
-	v := struct {
-		plain
-		ExitCode  *int     `json:"exit_code,omitempty"`
-		DurationS *float64 `json:"duration_s,omitempty"`
-	}{plain: plain(e)}
-	if e.Type == EventFinished || e.Type == EventFailed {
-		c, s := e.ExitCode, e.Duration.Seconds()
-		v.ExitCode, v.DurationS = &c, &s
-	}
-	return json.Marshal(v)
+	Killed bool
 }
 
 // Options tune a Runner. The zero value is usable.

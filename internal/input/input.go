@@ -36,7 +36,6 @@ import (
 	"github.com/Eyevinn/mp4ff/bits"
 	"github.com/Eyevinn/mp4ff/mp4"
 
-	"github.com/livecap/livecap/internal/clock"
 	"github.com/livecap/livecap/internal/h264"
 	"github.com/livecap/livecap/internal/media"
 )
@@ -66,7 +65,7 @@ type Options struct {
 	// Clock, when set, stamps Packet.Encoded (the session clock, so that
 	// latency figures share the pipeline's timeline). When nil, Encoded is
 	// the time since Run started.
-	Clock clock.Clock
+	Clock media.Clock
 }
 
 // Reader reads one file. It is not safe for concurrent use; Run may be

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/livecap/livecap/internal/clock"
 	"github.com/livecap/livecap/internal/fanout"
 	"github.com/livecap/livecap/internal/media"
 )
@@ -24,7 +23,7 @@ type PacketSource interface {
 // With backpressure (a file read as fast as possible), each packet waits
 // until every sink that is draining its queue has room, instead of flooding
 // bounded queues into dropping GOPs; a paced input must not set it.
-func NewPackets(src PacketSource, clk clock.Clock, duration time.Duration, backpressure bool) *Pipeline {
+func NewPackets(src PacketSource, clk media.Clock, duration time.Duration, backpressure bool) *Pipeline {
 	p := &Pipeline{hub: fanout.NewHub(), infoCh: make(chan struct{}), attachCh: make(chan struct{}), packets: src,
 		backpressure: backpressure}
 	p.cfg.Clock = clk

@@ -15,9 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/livecap/livecap/internal/capture"
-	"github.com/livecap/livecap/internal/clock"
 	"github.com/livecap/livecap/internal/encoder"
-	"github.com/livecap/livecap/internal/exitcode"
 	"github.com/livecap/livecap/internal/fanout"
 	"github.com/livecap/livecap/internal/media"
 )
@@ -29,7 +27,7 @@ type Config struct {
 	Video   encoder.VideoSettings // ignored when the source has no video
 	Audio   encoder.AudioSettings // ignored when the source has no audio
 	// Clock is the session clock (host or virtual); it stamps Packet.Encoded.
-	Clock clock.Clock
+	Clock media.Clock
 	// Duration stops the session after this much media time (0: no limit).
 	Duration time.Duration
 	// Align, when set, re-times audio onto the host clock before encoding
@@ -84,8 +82,6 @@ type Pipeline struct {
 	keyframes   atomic.Uint64
 	forced      atomic.Uint64
 	lastVPTS    atomic.Int64
-
-	audioEnd time.Duration // audio trimmed here when Duration is set
 }
 
 // New opens the encoders for what the source produces.
@@ -94,7 +90,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if _, _, _, ok := cfg.Source.Video(); ok {
 		ve, err := cfg.Backend.OpenVideo(cfg.Video, p.onVideo)
 		if err != nil {
-			return nil, exitcode.With(exitcode.Encoder, fmt.Errorf("open %s video encoder: %w", cfg.Backend.Name(), err))
+			return nil, encoderErr(fmt.Errorf("open %s video encoder: %w", cfg.Backend.Name(), err))
 		}
 		p.ve = ve
 	}
@@ -102,12 +98,12 @@ func New(cfg Config) (*Pipeline, error) {
 		ae, err := cfg.Backend.OpenAudio(cfg.Audio, p.onAudio)
 		if err != nil {
 			p.closeEncoders()
-			return nil, exitcode.With(exitcode.Encoder, fmt.Errorf("open %s audio encoder: %w", cfg.Backend.Name(), err))
+			return nil, encoderErr(fmt.Errorf("open %s audio encoder: %w", cfg.Backend.Name(), err))
 		}
 		p.ae = ae
 	}
 	if p.ve == nil && p.ae == nil {
-		return nil, exitcode.With(exitcode.Usage, errors.New("nothing to capture: the source has neither video nor audio"))
+		return nil, ErrNoMedia
 	}
 	p.checkInfo()
 	return p, nil
@@ -182,7 +178,7 @@ func (p *Pipeline) Attach() {
 	p.mu.Unlock()
 }
 
-// RequestKeyframe implements encoder.KeyframeRequester.
+// RequestKeyframe implements media.KeyframeRequester.
 func (p *Pipeline) RequestKeyframe(at time.Duration) {
 	if p.packets != nil {
 		return // pre-encoded input: keyframes are where the file has them
@@ -295,7 +291,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		// The encoder copies (libavcodec) or retains (VideoToolbox) what it
 		// keeps, so the frame is released as soon as Encode returns.
 		if err := p.ve.Encode(f); err != nil {
-			fail(exitcode.With(exitcode.Encoder, fmt.Errorf("video encoder: %w", err)))
+			fail(encoderErr(fmt.Errorf("video encoder: %w", err)))
 		}
 	}
 	audio := func(b *media.AudioBuffer) {
@@ -317,7 +313,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				}
 			}
 			if err := p.ae.Encode(b); err != nil {
-				fail(exitcode.With(exitcode.Encoder, fmt.Errorf("audio encoder: %w", err)))
+				fail(encoderErr(fmt.Errorf("audio encoder: %w", err)))
 				return
 			}
 		}
@@ -334,12 +330,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	var flushErr error
 	if p.ve != nil {
 		if err := p.ve.Flush(); err != nil {
-			flushErr = exitcode.With(exitcode.Encoder, fmt.Errorf("video encoder flush: %w", err))
+			flushErr = encoderErr(fmt.Errorf("video encoder flush: %w", err))
 		}
 	}
 	if p.ae != nil {
 		if err := p.ae.Flush(); err != nil && flushErr == nil {
-			flushErr = exitcode.With(exitcode.Encoder, fmt.Errorf("audio encoder flush: %w", err))
+			flushErr = encoderErr(fmt.Errorf("audio encoder flush: %w", err))
 		}
 	}
 	p.closeEncoders()

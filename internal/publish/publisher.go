@@ -15,8 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/livecap/livecap/internal/clock"
-	"github.com/livecap/livecap/internal/encoder"
+	"github.com/livecap/livecap/internal/events"
 	"github.com/livecap/livecap/internal/fanout"
 	"github.com/livecap/livecap/internal/media"
 )
@@ -79,11 +78,11 @@ func (b Backoff) Delay(n int) time.Duration {
 type EventType string
 
 const (
-	EventConnected     EventType = "destination_connected"
-	EventLost          EventType = "destination_lost"
-	EventReconnecting  EventType = "reconnecting"
-	EventFramesDropped EventType = "frames_dropped"
-	EventGaveUp        EventType = "gave_up"
+	EventConnected     EventType = events.DestinationConnected
+	EventLost          EventType = events.DestinationLost
+	EventReconnecting  EventType = events.Reconnecting
+	EventFramesDropped EventType = events.FramesDropped
+	EventGaveUp        EventType = events.GaveUp
 )
 
 // Event is reported through Options.Events. Every string in it is redacted.
@@ -100,7 +99,7 @@ type Event struct {
 // Options configure a publisher.
 type Options struct {
 	Info      media.StreamInfo
-	Keyframes encoder.KeyframeRequester // may be nil
+	Keyframes media.KeyframeRequester // may be nil
 	Log       zerolog.Logger
 	Backoff   Backoff
 	// MaxAttempts bounds consecutive failed connection attempts; 0 means
@@ -120,7 +119,7 @@ type Options struct {
 	// set, every packet sent is timed from Encoded to the return of the
 	// write (flush included) that put its last byte on the socket: see
 	// Stats.Latency. Nil: no latency figures.
-	Clock clock.Clock
+	Clock media.Clock
 }
 
 // State of a destination.

@@ -25,7 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/livecap/livecap/internal/diskcheck"
-	"github.com/livecap/livecap/internal/encoder"
+	"github.com/livecap/livecap/internal/events"
 	"github.com/livecap/livecap/internal/fanout"
 	"github.com/livecap/livecap/internal/media"
 )
@@ -46,7 +46,7 @@ type Options struct {
 	// Info describes the streams: SPS/PPS, AudioSpecificConfig, priming.
 	Info media.StreamInfo
 	// Keyframes receives a request for an IDR at each segment boundary.
-	Keyframes encoder.KeyframeRequester
+	Keyframes media.KeyframeRequester
 	// MinFree: when free space at Dir falls under it (checked after every
 	// fragment), the segment is closed cleanly and Run returns ErrDiskLow.
 	// 0 disables the watch.
@@ -55,6 +55,10 @@ type Options struct {
 	// Events, when set, is called (on the recorder's goroutine) for each
 	// lifecycle event.
 	Events func(Event)
+	// OnSegmentComplete, when set, is called (on the recorder's goroutine,
+	// after the segment_closed event) for each segment finalized and synced:
+	// the file is complete and safe to hand to another program.
+	OnSegmentComplete func(path string, duration time.Duration)
 
 	noSync  bool // benchmarks: leave fsync out of the measurement
 	discard bool // benchmarks: build every fragment, write none
@@ -62,10 +66,10 @@ type Options struct {
 
 // Event types.
 const (
-	SegmentOpened    = "segment_opened"
-	SegmentClosed    = "segment_closed"
-	DiskLow          = "disk_low"
-	RecordingStopped = "recording_stopped"
+	SegmentOpened    = events.SegmentOpened
+	SegmentClosed    = events.SegmentClosed
+	DiskLow          = events.DiskLow
+	RecordingStopped = events.RecordingStopped
 )
 
 // Event is a lifecycle event of the recorder.
@@ -677,6 +681,9 @@ func (r *Recorder) finalize(seg *segment) error {
 	if f.good > 0 {
 		r.o.Log.Info().Str("path", f.path).Dur("duration", dur).Int64("bytes", f.good).Int("frames", seg.frames).Msg("segment closed")
 		r.emit(Event{Type: SegmentClosed, Path: f.path, Index: seg.index, Duration: dur, Bytes: f.good, Frames: seg.frames})
+		if r.o.OnSegmentComplete != nil {
+			r.o.OnSegmentComplete(f.path, dur)
+		}
 	}
 	return err
 }

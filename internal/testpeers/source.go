@@ -28,11 +28,11 @@ type Packets struct {
 	Info    media.StreamInfo
 	Packets []*media.Packet // in DTS order
 	// KeyRequests counts RequestKeyframe calls (it implements
-	// encoder.KeyframeRequester; keyframes are every second regardless).
+	// media.KeyframeRequester; keyframes are every second regardless).
 	KeyRequests atomic.Int64
 }
 
-// RequestKeyframe implements encoder.KeyframeRequester.
+// RequestKeyframe implements media.KeyframeRequester.
 func (p *Packets) RequestKeyframe(time.Duration) { p.KeyRequests.Add(1) }
 
 // MakePackets encodes seconds of the test stream at 320x240@30, fps 30,
