@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/livecap/livecap/internal/analyze"
-	"github.com/livecap/livecap/internal/exitcode"
 )
 
 // newAnalyzeCmd builds `livecap analyze`: the A/V sync and continuity
@@ -47,16 +44,16 @@ test pattern to measure it on), or missing/repeated frames (unless
   livecap analyze --max-offset 20ms --json received.flv`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return exitcode.With(exitcode.Usage, errors.New("analyze: no file given: pass one recording or several segment files in order"))
+				return usageErr("analyze: no file given: pass one recording or several segment files in order")
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if maxOffset < 0 {
-				return exitcode.With(exitcode.Usage, fmt.Errorf("--max-offset %v not allowed: use a positive duration such as 20ms", maxOffset))
+				return usageErr("--max-offset %v not allowed: use a positive duration such as 20ms", maxOffset)
 			}
 			if interval < time.Second {
-				return exitcode.With(exitcode.Usage, fmt.Errorf("--interval %v not allowed: use 1s or more", interval))
+				return usageErr("--interval %v not allowed: use 1s or more", interval)
 			}
 			ctx := cmd.Context()
 			if ctx == nil {
@@ -69,19 +66,19 @@ test pattern to measure it on), or missing/repeated frames (unless
 				Pairs:     pairs,
 			})
 			if err != nil {
-				return analyzeExit(err)
+				return err
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				if err := enc.Encode(r); err != nil {
-					return exitcode.With(exitcode.Failure, err)
+					return err
 				}
 			} else if err := r.WriteText(out); err != nil {
-				return exitcode.With(exitcode.Failure, err)
+				return err
 			}
-			return analyzeExit(r.Err())
+			return r.Err()
 		},
 	}
 	f := cmd.Flags()
@@ -91,18 +88,4 @@ test pattern to measure it on), or missing/repeated frames (unless
 	f.DurationVar(&interval, "interval", time.Minute, "bucket width of the offset series")
 	f.BoolVar(&pairs, "pairs", false, "list every flash/beep pair")
 	return cmd
-}
-
-// analyzeExit maps the analyzer's typed errors to exit codes.
-func analyzeExit(err error) error {
-	var ce *analyze.CheckError
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, analyze.ErrUsage):
-		return exitcode.With(exitcode.Usage, err)
-	case errors.As(err, &ce):
-		return exitcode.With(exitcode.Check, err)
-	}
-	return exitcode.With(exitcode.Failure, err)
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/livecap/livecap/internal/capture"
 	"github.com/livecap/livecap/internal/capture/testsrc"
-	"github.com/livecap/livecap/internal/exitcode"
+	"github.com/livecap/livecap/internal/session"
 )
 
 func newDevicesCmd() *cobra.Command {
@@ -23,7 +23,7 @@ func newDevicesCmd() *cobra.Command {
 			if p := capture.PlatformCapture(); p != nil {
 				pd, err := p.Devices()
 				if err != nil {
-					return exitcode.With(exitcode.Device, err)
+					return &session.DeviceError{Err: err}
 				}
 				devs = append(pd, devs...)
 			}

@@ -3,23 +3,30 @@ package main
 import (
 	"github.com/rs/zerolog"
 
+	"github.com/livecap/livecap/internal/events"
+	"github.com/livecap/livecap/internal/exitcode"
 	"github.com/livecap/livecap/internal/hooks"
 	"github.com/livecap/livecap/internal/publish"
 	"github.com/livecap/livecap/internal/record"
+	"github.com/livecap/livecap/internal/session"
 )
 
-// events writes lifecycle events: with --log-format json, one JSON object
+// renderer writes lifecycle events: with --log-format json, one JSON object
 // per line with an "event" field naming the type (schema in docs/events.md).
-type events struct {
+// It implements session.Observer.
+type renderer struct {
 	log zerolog.Logger
-	// onSegment, when set, runs after each segment is closed and synced.
-	onSegment func(path string)
+	cfg session.Config
 }
 
-func newEvents(log zerolog.Logger) *events { return &events{log: log} }
+var _ session.Observer = (*renderer)(nil)
+
+func newRenderer(log zerolog.Logger, cfg session.Config) *renderer {
+	return &renderer{log: log, cfg: cfg}
+}
 
 // emit writes one event; fill adds its fields.
-func (e *events) emit(level zerolog.Level, name, msg string, fill func(*zerolog.Event)) {
+func (e *renderer) emit(level zerolog.Level, name, msg string, fill func(*zerolog.Event)) {
 	ze := e.log.WithLevel(level).Str("event", name)
 	if fill != nil {
 		fill(ze)
@@ -35,7 +42,7 @@ func redactError(err error) string {
 }
 
 // recordEvent turns a recorder event into a log event.
-func (e *events) recordEvent(r record.Event) {
+func (e *renderer) Record(r record.Event) {
 	switch r.Type {
 	case record.SegmentOpened:
 		e.emit(zerolog.InfoLevel, r.Type, "segment opened", func(z *zerolog.Event) {
@@ -46,9 +53,6 @@ func (e *events) recordEvent(r record.Event) {
 			z.Str("path", r.Path).Int("index", r.Index).Float64("duration_s", r.Duration.Seconds()).
 				Int64("bytes", r.Bytes).Int("frames", r.Frames)
 		})
-		if e.onSegment != nil {
-			e.onSegment(r.Path)
-		}
 	case record.DiskLow:
 		e.emit(zerolog.WarnLevel, r.Type, "free disk space is low: closing the segment and stopping the recording", func(z *zerolog.Event) {
 			z.Uint64("free_bytes", r.Free).Uint64("min_free_bytes", r.MinFree)
@@ -72,7 +76,7 @@ func (e *events) recordEvent(r record.Event) {
 
 // publishEvent turns a destination event into a log event. Every string in
 // a publish.Event is already redacted.
-func (e *events) publishEvent(p publish.Event) {
+func (e *renderer) Publish(p publish.Event) {
 	lvl := zerolog.InfoLevel
 	msg := string(p.Type)
 	switch p.Type {
@@ -105,7 +109,7 @@ func (e *events) publishEvent(p publish.Event) {
 }
 
 // hookEvent logs an --on-segment run.
-func (e *events) hookEvent(h hooks.Event) {
+func (e *renderer) Hook(h hooks.Event) {
 	lvl := zerolog.InfoLevel
 	if h.Type == hooks.EventFailed || h.Type == hooks.EventSkipped {
 		lvl = zerolog.WarnLevel
@@ -127,22 +131,65 @@ func (e *events) hookEvent(h hooks.Event) {
 	})
 }
 
-// recoverUnfinished reports (and makes whole) segments a crash left
-// unfinished in the record folder. It never overwrites or removes a file.
-func recoverUnfinished(dir string, e *events) {
-	found, err := record.Scan(dir)
-	if err != nil {
-		e.log.Warn().Err(err).Msg("cannot scan the record folder for unfinished segments")
-		return
-	}
-	for _, r := range found {
+// Session renders the session's own events.
+func (e *renderer) Session(ev session.Event) {
+	c := &e.cfg
+	switch ev.Name {
+	case events.Started:
+		e.emit(zerolog.InfoLevel, ev.Name, "started", func(z *zerolog.Event) {
+			if v := ev.Info.Video; v != nil {
+				z.Int("width", v.Width).Int("height", v.Height).Int("fps", v.FPS).Int("video_bitrate", c.Bitrate)
+			}
+			if a := ev.Info.Audio; a != nil {
+				z.Int("sample_rate", a.SampleRate).Int("channels", a.Channels).Int("audio_bitrate", c.AudioBitrate)
+			}
+			z.Str("encoder", ev.Encoder)
+			if c.RecordDir != "" {
+				z.Str("record_dir", c.RecordDir).Str("format", c.Format).Float64("segment_s", c.Segment.Seconds())
+			}
+			dn := make([]string, len(c.Destinations))
+			for i, d := range c.Destinations {
+				dn[i] = d.Redacted()
+			}
+			z.Strs("destinations", dn)
+		})
+	case events.Stopped:
+		code := exitCode(ev.Err)
+		lvl, msg := zerolog.InfoLevel, "stopped"
+		if ev.Reason == session.ReasonForced {
+			lvl, msg = zerolog.ErrorLevel, "second interrupt: stopped at once"
+		}
+		e.emit(lvl, ev.Name, msg, func(z *zerolog.Event) {
+			z.Str("reason", ev.Reason).Int("exit_code", code).Float64("elapsed_s", ev.Elapsed.Seconds()).
+				Uint64("frames", ev.Frames).Uint64("source_skipped", ev.Skipped)
+			if ev.Err != nil && code != exitcode.Interrupted {
+				z.Str("error", redactError(ev.Err))
+			}
+		})
+	case events.DiskLow:
+		e.emit(zerolog.WarnLevel, ev.Name, ev.Msg, func(z *zerolog.Event) {
+			z.Uint64("free_bytes", ev.Disk.Free).Uint64("estimate_bytes", ev.Disk.Estimate).Uint64("needed_bytes", ev.Disk.Needed)
+		})
+	case events.SegmentRecovered:
+		r := ev.Recovered
 		msg := "found a segment left unfinished by a crash; it plays up to its last fragment"
 		if r.Repaired {
 			msg = "found a segment left unfinished by a crash; cut its incomplete last fragment so it is whole"
 		}
-		e.emit(zerolog.WarnLevel, "segment_recovered", msg, func(z *zerolog.Event) {
+		e.emit(zerolog.WarnLevel, ev.Name, msg, func(z *zerolog.Event) {
 			z.Str("path", r.Path).Int64("size", r.Size).Int64("kept", r.Kept).Int("fragments", r.Fragments).
 				Bool("repaired", r.Repaired).Str("problem", r.Problem)
 		})
+	case events.InputTruncated:
+		e.emit(zerolog.WarnLevel, ev.Name, "the input file ends inside its media data (a recording cut short?): restreamed up to its last whole fragment", func(z *zerolog.Event) {
+			z.Str("path", ev.Path)
+		})
+	case events.HooksDone:
+		hs := ev.Hooks
+		e.emit(zerolog.InfoLevel, ev.Name, "segment hooks done", func(z *zerolog.Event) {
+			z.Uint64("succeeded", hs.Succeeded).Uint64("failed", hs.Failed).Uint64("killed", hs.Killed).Uint64("skipped", hs.Skipped)
+		})
+	default:
+		e.emit(zerolog.InfoLevel, ev.Name, ev.Name, nil)
 	}
 }

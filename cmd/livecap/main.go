@@ -4,7 +4,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
@@ -21,19 +20,11 @@ func run(args []string) int {
 	root := newRootCmd()
 	root.SetArgs(args)
 	err := root.Execute()
-	if err == nil {
-		return exitcode.OK
+	code := exitCode(err)
+	if code != exitcode.OK {
+		printError(err)
 	}
-	var ce *exitcode.Error
-	if errors.As(err, &ce) {
-		if ce.Code != exitcode.OK {
-			printError(err)
-		}
-		return ce.Code
-	}
-	// cobra's own flag and argument errors are usage errors.
-	printError(err)
-	return exitcode.Usage
+	return code
 }
 
 func printError(err error) {

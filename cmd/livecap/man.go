@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/livecap/livecap/internal/docs"
-	"github.com/livecap/livecap/internal/exitcode"
 )
 
 func newManCmd() *cobra.Command {
@@ -18,7 +17,7 @@ func newManCmd() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := docs.Man(cmd.Root(), args[0]); err != nil {
-				return exitcode.With(exitcode.Failure, err)
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "man pages written to %s\n", args[0])
 			return nil

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/livecap/livecap/internal/capture/testsrc"
-	"github.com/livecap/livecap/internal/exitcode"
 	"github.com/livecap/livecap/internal/media"
 )
 
@@ -37,7 +36,7 @@ func newPatternCmd() *cobra.Command {
 			}
 			src, err := testsrc.New(testsrc.Options{Width: w, Height: h, FPS: fps, Video: true, Duration: d})
 			if err != nil {
-				return exitcode.With(exitcode.Usage, err)
+				return &usageError{err}
 			}
 			out := bufio.NewWriterSize(os.Stdout, 1<<20)
 			var werr error
@@ -64,7 +63,7 @@ func newPatternCmd() *cobra.Command {
 				werr = out.Flush()
 			}
 			if werr != nil {
-				return exitcode.With(exitcode.Failure, werr)
+				return werr
 			}
 			return err
 		},

@@ -4,14 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
-
-	"github.com/livecap/livecap/internal/exitcode"
 )
 
 type globalFlags struct {
@@ -34,7 +31,11 @@ const exitCodesHelp = `Exit codes:
   8    camera, microphone or screen recording permission denied (macOS: System Settings > Privacy & Security)
   130  a second interrupt forced an immediate stop (files stay playable up to their last fragment)`
 
-func newRootCmd() *cobra.Command {
+func newRootCmd() *cobra.Command { return newRootCmdWith(nil) }
+
+// newRootCmdWith builds the command tree; a non-nil stream runs the stream
+// command instead of a real session (tests).
+func newRootCmdWith(stream streamRunner) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "livecap",
 		Short: "Capture, encode once, stream live and record in segments",
@@ -62,15 +63,16 @@ to fragmented MP4/MOV files cut into segments. A bad network never hurts the rec
 	pf.StringVar(&global.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.BoolVarP(&global.quiet, "quiet", "q", false, "no status line and only warnings and errors in the log")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return exitcode.With(exitcode.Usage, err)
+		return &usageError{err}
 	})
-	root.AddCommand(newStreamCmd(), newVersionCmd(), newDevicesCmd(), newAnalyzeCmd(), newManCmd(), newPatternCmd())
+	root.AddCommand(newStreamCmd(stream), newVersionCmd(), newDevicesCmd(), newAnalyzeCmd(), newManCmd(), newPatternCmd())
+	markRunErrors(root)
 	return root
 }
 
 // usageErr is a one-line bad-usage error (exit code 2).
 func usageErr(format string, a ...any) error {
-	return exitcode.With(exitcode.Usage, fmt.Errorf(format, a...))
+	return &usageError{fmt.Errorf(format, a...)}
 }
 
 // newLogger builds the process logger on stderr: readable on a terminal,
@@ -96,5 +98,3 @@ func isTerminal(w io.Writer) bool {
 func jsonLogs(w io.Writer) bool {
 	return global.logFormat == "json" || (global.logFormat == "auto" && !isTerminal(w))
 }
-
-var _ = strings.TrimSpace

@@ -13,9 +13,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/livecap/livecap/internal/diskcheck"
-	"github.com/livecap/livecap/internal/pipeline"
+	"github.com/livecap/livecap/internal/events"
 	"github.com/livecap/livecap/internal/publish"
-	"github.com/livecap/livecap/internal/record"
+	"github.com/livecap/livecap/internal/session"
 )
 
 // statusInterval is how often the status line refreshes; stats events go
@@ -98,11 +98,10 @@ type rateSample struct {
 }
 
 type statusSource struct {
-	pipe     *pipeline.Pipeline
-	recorder func() *record.Recorder
-	pubs     []publish.Publisher
-	cfg      *streamConfig
-	started  time.Time
+	sess    *session.Session
+	cfg     session.Config
+	started time.Time
+	snap    session.Snapshot // read by the last sample
 
 	samples   []rateSample // oldest first, spanning about rateWindow
 	fps, kbps float64      // over the samples
@@ -111,7 +110,8 @@ type statusSource struct {
 
 // sample reads the encoder's counters and updates the rates.
 func (s *statusSource) sample(now time.Time) {
-	st := s.pipe.Stats()
+	s.snap = s.sess.Snapshot()
+	st := s.snap.Pipeline
 	s.bytes = st.VideoBytes + st.AudioBytes
 	s.samples = append(s.samples, rateSample{t: now, bytes: s.bytes, frames: st.VideoFrames})
 	for len(s.samples) > 2 && now.Sub(s.samples[1].t) >= rateWindow {
@@ -130,16 +130,16 @@ func (s *statusSource) recordRate(now time.Time) float64 {
 	if el := now.Sub(s.started).Seconds(); el >= 0.5 && s.bytes > 0 {
 		return float64(s.bytes) / el
 	}
-	return float64(s.cfg.bitrate+s.cfg.abitate) / 8
+	return float64(s.cfg.Bitrate+s.cfg.AudioBitrate) / 8
 }
 
 // diskInfo is the free space at the record folder and the time the
 // recording takes to fill it; ok is false without a recording.
 func (s *statusSource) diskInfo(now time.Time) (free uint64, full time.Duration, ok bool) {
-	if s.cfg.recordDir == "" {
+	if s.cfg.RecordDir == "" {
 		return 0, 0, false
 	}
-	free, err := diskcheck.Free(s.cfg.recordDir)
+	free, err := diskcheck.Free(s.cfg.RecordDir)
 	if err != nil {
 		return 0, 0, false
 	}
@@ -155,10 +155,8 @@ func (s *statusSource) diskInfo(now time.Time) (free uint64, full time.Duration,
 func (s *statusSource) line(now time.Time, width int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %.0f fps  %s", fmtClock(now.Sub(s.started)), s.fps, fmtRate(s.kbps*1000))
-	if r := s.recorder(); r != nil {
-		if rs := r.Stats(); rs.Path != "" {
-			fmt.Fprintf(&b, " | rec %s %s", shortName(rs.Path), diskcheck.Human(uint64(rs.Bytes)))
-		}
+	if rs := s.snap.Recording; rs != nil && rs.Path != "" {
+		fmt.Fprintf(&b, " | rec %s %s", shortName(rs.Path), diskcheck.Human(uint64(rs.Bytes)))
 	}
 	if free, full, ok := s.diskInfo(now); ok {
 		fmt.Fprintf(&b, " | free %s", diskcheck.Human(free))
@@ -166,10 +164,9 @@ func (s *statusSource) line(now time.Time, width int) string {
 			fmt.Fprintf(&b, " (full in %s)", fmtLong(full))
 		}
 	}
-	for _, p := range s.pubs {
-		ps := p.Stats()
+	for _, ps := range s.snap.Destinations {
 		qs := ps.Queue
-		fmt.Fprintf(&b, " | %s %s", shortDest(p.Name()), stateText(ps))
+		fmt.Fprintf(&b, " | %s %s", shortDest(ps.Name), stateText(ps))
 		if ps.State == publish.StateLive {
 			fmt.Fprintf(&b, " %s", fmtRate(float64(ps.Bitrate)))
 		}
@@ -279,17 +276,16 @@ func (l destStatsList) MarshalZerologArray(a *zerolog.Array) {
 
 // statsEvent writes the periodic "stats" event.
 func (s *statusSource) statsEvent(ev *zerolog.Event, now time.Time) {
-	st := s.pipe.Stats()
-	ev = ev.Str("event", "stats").Float64("elapsed_s", now.Sub(s.started).Seconds()).
+	st := s.snap.Pipeline
+	ev = ev.Str("event", events.Stats).Float64("elapsed_s", now.Sub(s.started).Seconds()).
 		Float64("fps", round2(s.fps)).Float64("kbps", round2(s.kbps)).
 		Uint64("frames", st.VideoFrames).Uint64("bytes", s.bytes)
-	ds := make(destStatsList, len(s.pubs))
-	for i, p := range s.pubs {
-		ds[i] = destStats{p: p.Stats()}
+	ds := make(destStatsList, len(s.snap.Destinations))
+	for i, p := range s.snap.Destinations {
+		ds[i] = destStats{p: p}
 	}
 	ev = ev.Array("destinations", ds)
-	if r := s.recorder(); r != nil {
-		rs := r.Stats()
+	if rs := s.snap.Recording; rs != nil {
 		ev = ev.Str("segment", rs.Path).Int64("segment_bytes", rs.Bytes).Int("segments", rs.Segments)
 	}
 	if free, full, ok := s.diskInfo(now); ok {
@@ -303,9 +299,9 @@ func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 // startStatus runs the status line (on a terminal, without --quiet) and
 // the periodic stats event until the returned stop func is called, which
 // removes the status line.
-func startStatus(ctx context.Context, log zerolog.Logger, pipe *pipeline.Pipeline, rec func() *record.Recorder,
-	pubs []publish.Publisher, cfg *streamConfig, started time.Time) func() {
-	s := &statusSource{pipe: pipe, recorder: rec, pubs: pubs, cfg: cfg, started: started}
+func startStatus(log zerolog.Logger, sess *session.Session, cfg session.Config) func() {
+	started := sess.Snapshot().Started
+	s := &statusSource{sess: sess, cfg: cfg, started: started}
 	tty := isTerminal(os.Stderr) && !global.quiet
 	// Under a status line the stats event would only repeat it: debug.
 	statsLevel := zerolog.InfoLevel
@@ -313,7 +309,7 @@ func startStatus(ctx context.Context, log zerolog.Logger, pipe *pipeline.Pipelin
 		statsLevel = zerolog.DebugLevel
 	}
 	s.sample(started)
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

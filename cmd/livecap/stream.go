@@ -2,32 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/livecap/livecap/internal/capture"
-	"github.com/livecap/livecap/internal/capture/testsrc"
-	"github.com/livecap/livecap/internal/clock"
-	"github.com/livecap/livecap/internal/diskcheck"
-	"github.com/livecap/livecap/internal/encoder"
-	"github.com/livecap/livecap/internal/exitcode"
-	"github.com/livecap/livecap/internal/fanout"
 	"github.com/livecap/livecap/internal/hooks"
-	"github.com/livecap/livecap/internal/input"
-	"github.com/livecap/livecap/internal/pipeline"
 	"github.com/livecap/livecap/internal/publish"
-	"github.com/livecap/livecap/internal/record"
+	"github.com/livecap/livecap/internal/session"
 )
 
 type streamFlags struct {
@@ -62,28 +46,13 @@ type streamFlags struct {
 	latency      bool
 }
 
-// streamConfig is streamFlags validated and parsed.
-type streamConfig struct {
-	recordDir        string
-	format           string
-	segment          time.Duration
-	width, height    int
-	fps              int
-	bitrate, abitate int
-	keyint           time.Duration
-	duration         time.Duration
-	expected         time.Duration
-	dests            []*publish.Destination
-	backoff          publish.Backoff
-	maxRetries       int
-	hookArgv         []string
-	hookWait         time.Duration
-	// beforeStop, when set, reports what the session learnt at its end,
-	// before the stopped event.
-	beforeStop func()
-}
+// streamRunner runs a validated stream command; tests swap it.
+type streamRunner func(cmd *cobra.Command, f *streamFlags, c session.Config) error
 
-func newStreamCmd() *cobra.Command {
+func newStreamCmd(runF streamRunner) *cobra.Command {
+	if runF == nil {
+		runF = runStream
+	}
 	var f streamFlags
 	cmd := &cobra.Command{
 		Use:   "stream",
@@ -118,7 +87,7 @@ SIGINT, SIGTERM or --duration stop gracefully: every file is finalized, exit 0.
 			if err != nil {
 				return err
 			}
-			return runStream(cmd.Context(), &f, cfg)
+			return runF(cmd, &f, cfg)
 		},
 	}
 	fl := cmd.Flags()
@@ -154,93 +123,95 @@ SIGINT, SIGTERM or --duration stop gracefully: every file is finalized, exit 0.
 	return cmd
 }
 
-func (f *streamFlags) validate() (*streamConfig, error) {
-	c := &streamConfig{fps: f.fps}
+func (f *streamFlags) validate() (session.Config, error) {
+	c := session.Config{FPS: f.fps, SampleRate: f.sampleRate, Channels: f.channels,
+		Video: f.video, Audio: f.audio, Input: f.input, Loop: f.loop, Fast: f.fast, SkewPPM: f.skewPPM,
+		DiskCheck: f.diskCheck, Fragment: time.Second}
 	var err error
 	if err = checkFormat(f.format); err != nil {
-		return nil, err
+		return c, err
 	}
-	c.format = f.format
-	if c.segment, err = parseDuration("segment", f.segment, 10*time.Second, false); err != nil {
-		return nil, err
+	c.Format = f.format
+	if c.Segment, err = parseDuration("segment", f.segment, 10*time.Second, false); err != nil {
+		return c, err
 	}
-	if c.width, c.height, err = parseSize(f.size); err != nil {
-		return nil, err
+	if c.Width, c.Height, err = parseSize(f.size); err != nil {
+		return c, err
 	}
 	if err = checkFPS(f.fps); err != nil {
-		return nil, err
+		return c, err
 	}
-	if c.bitrate, err = parseBitrate("bitrate", f.bitrate); err != nil {
-		return nil, err
+	if c.Bitrate, err = parseBitrate("bitrate", f.bitrate); err != nil {
+		return c, err
 	}
-	if c.abitate, err = parseBitrate("audio-bitrate", f.audioBitrate); err != nil {
-		return nil, err
+	if c.AudioBitrate, err = parseBitrate("audio-bitrate", f.audioBitrate); err != nil {
+		return c, err
 	}
 	if f.sampleRate != 44100 && f.sampleRate != 48000 {
-		return nil, usageErr("invalid --sample-rate %d: must be 44100 or 48000", f.sampleRate)
+		return c, usageErr("invalid --sample-rate %d: must be 44100 or 48000", f.sampleRate)
 	}
 	if f.channels != 1 && f.channels != 2 {
-		return nil, usageErr("invalid --channels %d: must be 1 or 2", f.channels)
+		return c, usageErr("invalid --channels %d: must be 1 or 2", f.channels)
 	}
-	if c.keyint, err = parseDuration("keyint", f.keyint, 0, false); err != nil {
-		return nil, err
+	if c.KeyInterval, err = parseDuration("keyint", f.keyint, 0, false); err != nil {
+		return c, err
 	}
-	if c.keyint < time.Second/time.Duration(f.fps) || c.keyint > 60*time.Second {
-		return nil, usageErr("invalid --keyint %q: must be from one frame to 60s", f.keyint)
+	if c.KeyInterval < time.Second/time.Duration(f.fps) || c.KeyInterval > 60*time.Second {
+		return c, usageErr("invalid --keyint %q: must be from one frame to 60s", f.keyint)
 	}
-	if c.duration, err = parseDuration("duration", f.duration, 0, true); err != nil {
-		return nil, err
+	if c.Duration, err = parseDuration("duration", f.duration, 0, true); err != nil {
+		return c, err
 	}
-	if c.expected, err = parseDuration("expected-duration", f.expected, 0, false); err != nil {
-		return nil, err
+	if c.Expected, err = parseDuration("expected-duration", f.expected, 0, false); err != nil {
+		return c, err
 	}
 	switch f.diskCheck {
 	case "warn", "refuse", "off":
 	default:
-		return nil, usageErr("invalid --disk-check %q: must be warn, refuse or off", f.diskCheck)
+		return c, usageErr("invalid --disk-check %q: must be warn, refuse or off", f.diskCheck)
 	}
-	if c.backoff.Initial, err = parseDuration("retry-initial", f.retryInitial, 0, false); err != nil {
-		return nil, err
+	if c.Backoff.Initial, err = parseDuration("retry-initial", f.retryInitial, 0, false); err != nil {
+		return c, err
 	}
-	if c.backoff.Max, err = parseDuration("retry-max", f.retryMax, 0, false); err != nil {
-		return nil, err
+	if c.Backoff.Max, err = parseDuration("retry-max", f.retryMax, 0, false); err != nil {
+		return c, err
 	}
-	if c.backoff.Max < c.backoff.Initial {
-		return nil, usageErr("invalid --retry-max %q: must be at least --retry-initial %q", f.retryMax, f.retryInitial)
+	if c.Backoff.Max < c.Backoff.Initial {
+		return c, usageErr("invalid --retry-max %q: must be at least --retry-initial %q", f.retryMax, f.retryInitial)
 	}
 	if f.maxRetries < -1 {
-		return nil, usageErr("invalid --max-retries %d: must be -1, 0 (unlimited) or a positive count", f.maxRetries)
+		return c, usageErr("invalid --max-retries %d: must be -1, 0 (unlimited) or a positive count", f.maxRetries)
 	}
 	if f.skewPPM < -10000 || f.skewPPM > 10000 {
-		return nil, usageErr("invalid --audio-skew-ppm %g: must be within ±10000", f.skewPPM)
+		return c, usageErr("invalid --audio-skew-ppm %g: must be within ±10000", f.skewPPM)
 	}
 	if f.video == "none" && f.audio == "none" {
-		return nil, usageErr("invalid --video none with --audio none: nothing to capture")
+		return c, usageErr("invalid --video none with --audio none: nothing to capture")
 	}
 	// Destinations.
 	urls := append([]string{}, f.rtmp...)
 	for _, u := range f.rtmp {
 		if s := strings.ToLower(u); !strings.HasPrefix(s, "rtmp://") && !strings.HasPrefix(s, "rtmps://") {
-			return nil, usageErr("invalid --rtmp %q: must be an rtmp:// or rtmps:// URL", publish.Redact(u))
+			return c, usageErr("invalid --rtmp %s: must be an rtmp:// or rtmps:// URL", urlHead(u))
 		}
 	}
 	for _, u := range f.srt {
 		if !strings.HasPrefix(strings.ToLower(u), "srt://") {
-			return nil, usageErr("invalid --srt %q: must be an srt:// URL", publish.Redact(u))
+			return c, usageErr("invalid --srt %s: must be an srt:// URL", urlHead(u))
 		}
 	}
 	urls = append(urls, f.srt...)
 	for _, name := range f.destEnv {
 		v, ok := os.LookupEnv(name)
 		if !ok || strings.TrimSpace(v) == "" {
-			return nil, usageErr("invalid --dest-env %q: the environment variable is not set", name)
+			return c, usageErr("invalid --dest-env %q: the environment variable is not set", name)
 		}
 		urls = append(urls, strings.Fields(v)...)
 	}
 	for _, path := range f.destFile {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, usageErr("invalid --dest-file %q: %v", path, unwrapPathErr(err))
+			return c, usageErr("invalid --dest-file %q: %v", path, unwrapPathErr(err))
 		}
 		for _, line := range strings.Split(string(b), "\n") {
 			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
@@ -251,463 +222,91 @@ func (f *streamFlags) validate() (*streamConfig, error) {
 	for _, u := range urls {
 		d, err := publish.ParseDestination(u)
 		if err != nil {
-			return nil, exitcode.With(exitcode.Usage, err)
+			return c, &usageError{err}
 		}
-		c.dests = append(c.dests, d)
+		c.Destinations = append(c.Destinations, d)
 	}
-	c.maxRetries = f.maxRetries
+	c.MaxRetries = f.maxRetries
 	if f.record != "" {
-		if c.recordDir, err = checkRecordDir(f.record); err != nil {
-			return nil, err
+		if c.RecordDir, err = checkRecordDir(f.record); err != nil {
+			return c, err
 		}
 	}
-	if f.record == "" && len(c.dests) == 0 {
-		return nil, usageErr("nothing to do: give --record DIR and/or a destination (--rtmp, --srt, --dest-env, --dest-file)")
+	if f.record == "" && len(c.Destinations) == 0 {
+		return c, usageErr("nothing to do: give --record DIR and/or a destination (--rtmp, --srt, --dest-env, --dest-file)")
 	}
-	if c.maxRetries == -1 {
-		c.maxRetries = 0
-		if c.recordDir == "" {
-			c.maxRetries = 10
+	if c.MaxRetries == -1 {
+		c.MaxRetries = 0
+		if c.RecordDir == "" {
+			c.MaxRetries = 10
 		}
 	}
 	if f.onSegment != "" {
-		if c.recordDir == "" {
-			return nil, usageErr("invalid --on-segment: it needs --record")
+		if c.RecordDir == "" {
+			return c, usageErr("invalid --on-segment: it needs --record")
 		}
-		if c.hookArgv, err = hooks.Split(f.onSegment); err != nil {
-			return nil, usageErr("invalid --on-segment %q: %v", f.onSegment, err)
+		if c.Hook, err = hooks.Split(f.onSegment); err != nil {
+			return c, usageErr("invalid --on-segment %q: %v", f.onSegment, err)
 		}
-		if len(c.hookArgv) == 0 {
-			return nil, usageErr("invalid --on-segment %q: empty command", f.onSegment)
+		if len(c.Hook) == 0 {
+			return c, usageErr("invalid --on-segment %q: empty command", f.onSegment)
 		}
 	}
-	if c.hookWait, err = parseDuration("on-segment-wait", f.hookWait, 0, true); err != nil {
-		return nil, err
+	if c.HookWait, err = parseDuration("on-segment-wait", f.hookWait, 0, true); err != nil {
+		return c, err
 	}
 	if f.input != "" {
 		if f.video != "" || f.audio != "" || f.skewPPM != 0 {
-			return nil, usageErr("invalid --input with --video/--audio/--audio-skew-ppm: a pre-encoded input replaces capture")
+			return c, usageErr("invalid --input with --video/--audio/--audio-skew-ppm: a pre-encoded input replaces capture")
 		}
 		if st, err := os.Stat(f.input); err != nil || st.IsDir() {
-			return nil, usageErr("invalid --input %q: must be an MP4 or MOV file", f.input)
+			return c, usageErr("invalid --input %q: must be an MP4 or MOV file", f.input)
 		}
 		return c, nil
 	}
 	if f.loop {
-		return nil, usageErr("invalid --loop: it needs --input")
+		return c, usageErr("invalid --loop: it needs --input")
 	}
-	if (f.fast || f.skewPPM != 0) && !isTestSource(f.video, f.audio) {
-		return nil, usageErr("--fast and --audio-skew-ppm need the test source (--video test and/or --audio test)")
+	if (f.fast || f.skewPPM != 0) && !session.IsTestSource(f.video, f.audio) {
+		return c, usageErr("--fast and --audio-skew-ppm need the test source (--video test and/or --audio test)")
 	}
 	return c, nil
 }
 
-func isTestSource(v, a string) bool {
-	return (v == "test" || v == "none") && (a == "test" || a == "none")
-}
-
-// openSource resolves --video/--audio to a capture source.
-func openSource(f *streamFlags, c *streamConfig, host *clock.Host) (capture.Source, error) {
-	v, a := f.video, f.audio
-	plat := capture.PlatformCapture()
-	if plat == nil {
-		// No camera capture in this build (Linux): the test source is the
-		// default, as a virtual camera.
-		if v == "" {
-			v = "test"
-		}
-		if a == "" {
-			a = "test"
-		}
+// runStream runs one session, rendering its events and status line.
+func runStream(cmd *cobra.Command, f *streamFlags, c session.Config) error {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
 	}
-	if (v == "test" || v == "none") && (a == "test" || a == "none") {
-		o := testsrc.Options{
-			Width: c.width, Height: c.height, FPS: c.fps,
-			SampleRate: f.sampleRate, Channels: f.channels,
-			Video: v == "test", Audio: a == "test",
-			Realtime: !f.fast, SkewPPM: f.skewPPM, Duration: c.duration,
-		}
-		if !f.fast {
-			o.Clock = host
-		}
-		if f.fast && c.duration == 0 {
-			return nil, usageErr("--fast needs --duration: a fast run ends on media time")
-		}
-		src, err := testsrc.New(o)
-		if err != nil {
-			return nil, exitcode.With(exitcode.Usage, err)
-		}
-		return src, nil
-	}
-	if v == "test" || a == "test" {
-		return nil, usageErr("mixing the test source with a device is not supported: use --video test --audio test, or devices for both")
-	}
-	if plat == nil {
-		return nil, exitcode.With(exitcode.Device, fmt.Errorf("no camera or microphone capture on %s: use --video test --audio test (see livecap devices)", runtime.GOOS))
-	}
-	var vr *capture.VideoRequest
-	var ar *capture.AudioRequest
-	if v != "none" {
-		vr = &capture.VideoRequest{Device: v, Width: c.width, Height: c.height, FPS: c.fps}
-	}
-	if a != "none" {
-		ar = &capture.AudioRequest{Device: a, SampleRate: f.sampleRate, Channels: f.channels}
-	}
-	src, err := plat.Open(vr, ar, host)
-	if err != nil {
-		if errors.Is(err, capture.ErrPermission) {
-			return nil, exitcode.With(exitcode.Permission, err)
-		}
-		return nil, exitcode.With(exitcode.Device, err)
-	}
-	return src, nil
-}
-
-func runStream(parent context.Context, f *streamFlags, c *streamConfig) error {
-	if parent == nil {
-		parent = context.Background()
-	}
-	log := newLogger(os.Stderr)
-	ev := newEvents(log)
-
-	// Disk check before anything starts.
-	if c.recordDir != "" && f.diskCheck != "off" {
-		res, err := diskcheck.Check(c.recordDir, c.bitrate, c.abitate, c.expected)
-		if err != nil {
-			log.Warn().Err(err).Msg("cannot read free disk space")
-		} else if !res.OK {
-			msg := res.Message(c.recordDir, c.expected)
-			if f.diskCheck == "refuse" {
-				return exitcode.With(exitcode.Disk, errors.New(msg+" (--disk-check refuse)"))
-			}
-			ev.emit(zerolog.WarnLevel, "disk_low", msg, func(e *zerolog.Event) {
-				e.Uint64("free_bytes", res.Free).Uint64("estimate_bytes", res.Estimate).Uint64("needed_bytes", res.Needed)
-			})
-		}
-	}
-
-	host := clock.NewHost()
-	if c.recordDir != "" {
-		recoverUnfinished(c.recordDir, ev)
-	}
-	var pipe *pipeline.Pipeline
-	backendName := "none (pre-encoded input)"
-	if f.input != "" {
-		rd, err := input.Open(f.input, input.Options{Realtime: !f.fast, Loop: f.loop, Clock: host})
-		if err != nil {
-			return exitcode.With(exitcode.Usage, fmt.Errorf("invalid --input %q: %v", f.input, err))
-		}
-		defer rd.Close()
-		c.beforeStop = func() {
-			if rd.Truncated() {
-				ev.emit(zerolog.WarnLevel, "input_truncated", "the input file ends inside its media data (a recording cut short?): restreamed up to its last whole fragment", func(e *zerolog.Event) {
-					e.Str("path", f.input)
-				})
-			}
-		}
-		pipe = pipeline.NewPackets(rd, host, c.duration, f.fast)
-	} else {
-		var err error
-		if pipe, backendName, err = openPipeline(f, c, host, log); err != nil {
-			return err
-		}
-	}
-	return runSession(parent, f, c, pipe, backendName, host, log, ev)
-}
-
-func openPipeline(f *streamFlags, c *streamConfig, host *clock.Host, log zerolog.Logger) (*pipeline.Pipeline, string, error) {
-	src, err := openSource(f, c, host)
-	if err != nil {
-		return nil, "", err
-	}
-	backend, err := encoder.Default("")
-	if err != nil {
-		return nil, "", exitcode.With(exitcode.Encoder, err)
-	}
-	pcfg := pipeline.Config{
-		Source:  src,
-		Backend: backend,
-		Video: encoder.VideoSettings{Width: c.width, Height: c.height, FPS: c.fps, Bitrate: c.bitrate,
-			KeyInterval: c.keyint, Realtime: true},
-		Audio:    encoder.AudioSettings{SampleRate: f.sampleRate, Channels: f.channels, Bitrate: c.abitate},
-		Clock:    host,
-		Duration: c.duration,
-		Log:      log,
-	}
-	if sr, ch, ok := src.Audio(); ok {
-		pcfg.Audio.SampleRate, pcfg.Audio.Channels = sr, ch
-		pcfg.Align = newAligner(sr, ch)
-	}
-	if w, h, fps, ok := src.Video(); ok {
-		pcfg.Video.Width, pcfg.Video.Height, pcfg.Video.FPS = w, h, fps
-	}
-	pipe, err := pipeline.New(pcfg)
-	if err != nil {
-		return nil, "", err
-	}
-	return pipe, backend.Name(), nil
-}
-
-func runSession(parent context.Context, f *streamFlags, c *streamConfig, pipe *pipeline.Pipeline, backendName string,
-	host *clock.Host, log zerolog.Logger, ev *events) error {
-	var err error
-
-	// Signals: the first stops gracefully, a second stops at once.
-	ctx, stop := context.WithCancel(parent)
-	defer stop()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	var stopReason sync.Once
-	reason := "end"
-	setReason := func(r string) { stopReason.Do(func() { reason = r }) }
-	go func() {
-		s, ok := <-sigs
-		if !ok {
-			return
-		}
-		setReason(s.String())
-		log.Info().Str("signal", s.String()).Msg("stopping: finalizing files (interrupt again to stop at once)")
-		stop()
-		if _, ok := <-sigs; ok {
-			ev.emit(zerolog.ErrorLevel, "stopped", "second interrupt: stopped at once", func(e *zerolog.Event) {
-				e.Str("reason", "forced").Int("exit_code", exitcode.Interrupted)
-			})
-			os.Exit(exitcode.Interrupted)
-		}
-	}()
-
-	pipeDone := make(chan error, 1)
-	go func() { pipeDone <- pipe.Run(ctx) }()
-
-	infoCtx, infoCancel := context.WithTimeout(ctx, 15*time.Second)
-	info, err := pipe.Info(infoCtx)
-	infoCancel()
-	if err != nil {
-		stop()
-		perr := <-pipeDone
-		if perr != nil {
-			return perr
-		}
-		if ctx.Err() != nil && parent.Err() == nil && reason != "end" {
-			return nil
-		}
-		return exitcode.With(exitcode.Encoder, errors.New("the encoder produced no stream configuration within 15s"))
-	}
-	started := time.Now()
-	ev.emit(zerolog.InfoLevel, "started", "started", func(e *zerolog.Event) {
-		if info.Video != nil {
-			e.Int("width", info.Video.Width).Int("height", info.Video.Height).Int("fps", info.Video.FPS).Int("video_bitrate", c.bitrate)
-		}
-		if info.Audio != nil {
-			e.Int("sample_rate", info.Audio.SampleRate).Int("channels", info.Audio.Channels).Int("audio_bitrate", c.abitate)
-		}
-		e.Str("encoder", backendName)
-		if c.recordDir != "" {
-			e.Str("record_dir", c.recordDir).Str("format", c.format).Float64("segment_s", c.segment.Seconds())
-		}
-		dn := make([]string, len(c.dests))
-		for i, d := range c.dests {
-			dn[i] = d.Redacted()
-		}
-		e.Strs("destinations", dn)
-	})
-
-	var (
-		wg         sync.WaitGroup
-		sinkMu     sync.Mutex
-		recErr     error
-		recActive  = c.recordDir != ""
-		pubActive  = len(c.dests)
-		pubErrs    []error
-		recorder   *record.Recorder
-		pubs       []publish.Publisher
-		pubCancels []context.CancelFunc
-	)
-	pubCtx, pubCancel := context.WithCancel(context.Background())
-	defer pubCancel()
-	// sinkEnded stops the whole session when nothing is left to feed.
-	var pipeFinished atomic.Bool
-	sinkEnded := func() {
-		if !recActive && pubActive == 0 && !pipeFinished.Load() {
-			setReason("no_sinks")
-			stop()
-		}
-	}
-	var hookRunner *hooks.Runner
-	if len(c.hookArgv) > 0 {
-		hookRunner, err = hooks.New(c.hookArgv, log.Level(zerolog.Disabled), hooks.Options{OnEvent: ev.hookEvent}) // its events are logged
-		if err != nil {
-			stop()
-			<-pipeDone
-			return exitcode.With(exitcode.Usage, fmt.Errorf("invalid --on-segment: %v", err))
-		}
-		ev.onSegment = hookRunner.Segment
-	}
-	if c.recordDir != "" {
-		recorder, err = record.New(record.Options{
-			Dir: c.recordDir, Format: c.format, Segment: c.segment, Fragment: time.Second,
-			Start: time.Now(), Info: info, Keyframes: pipe,
-			MinFree: diskcheck.LowWater(c.bitrate, c.abitate),
-			Log:     log.Level(zerolog.WarnLevel), Events: ev.recordEvent,
-		})
-		if err != nil {
-			stop()
-			<-pipeDone
-			return exitcode.With(exitcode.Failure, err)
-		}
-		q := pipe.Hub().Add("recorder", fanout.Policy{Lossless: true})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := recorder.Run(context.Background(), q)
-			pipe.Hub().Remove(q)
-			sinkMu.Lock()
-			recErr = err
-			recActive = false
-			// The recorder has reported recording_stopped itself (Events).
-			sinkEnded()
-			sinkMu.Unlock()
-		}()
-	}
-	for _, d := range c.dests {
-		p, err := publish.New(d, publish.Options{
-			// Every publisher log line has an event of its own (below).
-			Info: info, Keyframes: pipe, Log: log.Level(zerolog.Disabled), Backoff: c.backoff, Clock: host,
-			MaxAttempts: c.maxRetries, Events: ev.publishEvent,
-		})
-		if err != nil {
-			stop()
-			<-pipeDone
-			return exitcode.With(exitcode.Usage, err)
-		}
-		q := pipe.Hub().Add(p.Name(), publish.DefaultPolicy())
-		pubs = append(pubs, p)
-		ctx, cancel := context.WithCancel(pubCtx)
-		pubCancels = append(pubCancels, cancel)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := p.Run(ctx, q)
-			pipe.Hub().Remove(q)
-			sinkMu.Lock()
-			pubActive--
-			if err != nil && !errors.Is(err, context.Canceled) {
-				pubErrs = append(pubErrs, err)
-			}
-			sinkEnded()
-			sinkMu.Unlock()
-		}()
-	}
-	if f.input != "" && f.fast && len(pubs) > 0 {
-		// Restreaming a file as fast as possible: a destination still
-		// connecting would miss the start, so give them up to 10 s to go
-		// live (the file waits; nothing is lost).
-		waitLive(ctx, pubs, 10*time.Second)
-	}
-	pipe.Attach()
-
-	stopStatus := startStatus(ctx, log, pipe, func() *record.Recorder { return recorder }, pubs, c, started)
-
-	perr := <-pipeDone
-	pipeFinished.Store(true)
-	if c.duration > 0 {
-		setReason("duration")
-	} else if f.input != "" {
-		setReason("end_of_input")
-	}
-	stopStatus()
-	// The hub is closed: the recorder drains its lossless queue; the
-	// destinations get a bounded time to send what they hold.
-	// A live destination gets up to 10 s to send what it holds; one that is
-	// not connected has nowhere to send it and stops at once.
-	drained := make(chan struct{})
-	go func() { wg.Wait(); close(drained) }()
-	deadline := time.After(10 * time.Second)
-	tick := time.NewTicker(100 * time.Millisecond)
-wait:
-	for {
-		select {
-		case <-drained:
-			break wait
-		case <-deadline:
-			pubCancel()
-			<-drained
-			break wait
-		case <-tick.C:
-			for i, p := range pubs {
-				if p.Stats().State != publish.StateLive {
-					pubCancels[i]()
-				}
-			}
-		}
-	}
-	tick.Stop()
-	publish.Cleanup()
+	log := newLogger(cmd.ErrOrStderr())
+	r := newRenderer(log, c)
+	c.Log = log
+	c.Observer = r
+	c.Status = func(s *session.Session) func() { return startStatus(log, s, c) }
 	if f.latency {
-		for _, p := range pubs {
-			st := p.Stats()
-			fmt.Fprintf(os.Stdout, "latency %s: encoder to socket %s; write alone %s\n", st.Name, st.Latency, st.WriteLatency)
-		}
+		c.LatencyReport = cmd.OutOrStdout()
 	}
-	if hookRunner != nil {
-		hs := hookRunner.Close(c.hookWait)
-		log.Info().Str("event", "hooks_done").Uint64("succeeded", hs.Succeeded).Uint64("failed", hs.Failed).
-			Uint64("killed", hs.Killed).Uint64("skipped", hs.Skipped).Msg("segment hooks done")
+	s, err := session.New(c)
+	if err != nil {
+		return err
 	}
-
-	code := exitcode.OK
-	var final error
-	switch {
-	case perr != nil:
-		final = perr
-	case recErr != nil && (errors.Is(recErr, record.ErrDiskLow) || errors.Is(recErr, record.ErrDiskFull)):
-		final = exitcode.With(exitcode.Disk, recErr)
-	case recErr != nil:
-		final = exitcode.With(exitcode.Failure, recErr)
-	case c.recordDir == "" && len(pubErrs) == len(c.dests) && len(pubErrs) > 0 && reason == "no_sinks":
-		final = exitcode.With(exitcode.AllGaveUp, fmt.Errorf("every destination gave up: %v", errors.Join(pubErrs...)))
-	}
-	if final != nil {
-		code = exitcode.Failure
-		var ce *exitcode.Error
-		if errors.As(final, &ce) {
-			code = ce.Code
-		}
-	}
-	if c.beforeStop != nil {
-		c.beforeStop()
-	}
-	// A recording that stopped for disk while streams went on is not the
-	// session's failure once the session is over by the user's choice.
-	ev.emit(zerolog.InfoLevel, "stopped", "stopped", func(e *zerolog.Event) {
-		st := pipe.Stats()
-		e.Str("reason", reason).Int("exit_code", code).Float64("elapsed_s", time.Since(started).Seconds()).
-			Uint64("frames", st.VideoFrames).Uint64("source_skipped", st.SourceSkipped)
-		if final != nil {
-			e.Str("error", redactError(final))
-		}
-	})
-	return final
+	return s.Run(ctx)
 }
 
-// newAligner puts the source's audio on the host clock: its sample count
-// follows the device's clock, which runs a few hundred ppm off the host's.
-func newAligner(sampleRate, channels int) pipeline.AudioAligner {
-	return clock.NewAudioAligner(sampleRate, channels)
-}
-
-// waitLive waits until every publisher is live, or max has passed.
-func waitLive(ctx context.Context, pubs []publish.Publisher, max time.Duration) {
-	deadline := time.Now().Add(max)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		live := true
-		for _, p := range pubs {
-			live = live && p.Stats().State == publish.StateLive
-		}
-		if live {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+// urlHead names a URL that is not one of ours without showing it: only a
+// scheme-like head is shown, since the rest (a mistyped "rtmp:/h/app/KEY")
+// may carry a stream key.
+func urlHead(u string) string {
+	head := u
+	if i := strings.IndexAny(head, ":/"); i >= 0 {
+		head = head[:i]
 	}
+	if len(head) > 8 || strings.ContainsAny(head, "?&=@ ") {
+		head = ""
+	}
+	if head == "" || head == u {
+		return "(value not shown: it may carry a stream key)"
+	}
+	return fmt.Sprintf("(starts with %q; the rest is not shown: it may carry a stream key)", head)
 }

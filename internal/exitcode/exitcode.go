@@ -1,5 +1,6 @@
 // Package exitcode lists livecap's documented process exit codes. Scripts
-// depend on them: never renumber.
+// depend on them: never renumber. Only package main maps errors to them
+// (cmd/livecap/exit.go); libraries return typed errors.
 package exitcode
 
 const (
@@ -14,20 +15,3 @@ const (
 	Permission  = 8   // camera, microphone or screen recording permission denied (macOS)
 	Interrupted = 130 // a second interrupt forced an immediate stop
 )
-
-// Error carries an exit code with an error.
-type Error struct {
-	Code int
-	Err  error
-}
-
-func (e *Error) Error() string { return e.Err.Error() }
-func (e *Error) Unwrap() error { return e.Err }
-
-// With wraps err with an exit code; nil stays nil.
-func With(code int, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &Error{Code: code, Err: err}
-}

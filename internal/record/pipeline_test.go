@@ -1,80 +1,65 @@
-package record
+package record_test
 
 import (
 	"context"
 	"math"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	_ "github.com/livecap/livecap/internal/avcodec" // the Linux encoder backend
-	"github.com/livecap/livecap/internal/capture/testsrc"
-	"github.com/livecap/livecap/internal/clock/clocktest"
 	"github.com/livecap/livecap/internal/encoder"
-	"github.com/livecap/livecap/internal/fanout"
-	"github.com/livecap/livecap/internal/pipeline"
+	"github.com/livecap/livecap/internal/record"
+	"github.com/livecap/livecap/internal/session"
 )
 
-// The real chain: test source (fast mode) → libavcodec encoders → fan-out
-// → recorder, which asks the pipeline for the IDRs it cuts at. Every frame
-// lands in exactly one file, each file starts at the requested IDR, and the
-// beep that starts with every flash (each whole second) comes out of each
-// file's audio at a whole second of that file.
+// The real chain, started the way the command starts it (internal/session):
+// test source (fast mode) → libavcodec encoders → fan-out → recorder, which
+// asks the pipeline for the IDRs it cuts at. Every frame lands in exactly
+// one file, each file starts at the requested IDR, and the beep that starts
+// with every flash (each whole second) comes out of each file's audio at a
+// whole second of that file.
 func TestPipelineToFiles(t *testing.T) {
-	backend, err := encoder.Default("")
-	if err != nil {
+	if _, err := encoder.Default(""); err != nil {
 		t.Skip(err)
 	}
 	const fps, secs, seg = 30, 7, 3
-	vc := &clocktest.Virtual{}
-	src, err := testsrc.New(testsrc.Options{Width: 320, Height: 180, FPS: fps, Video: true, Audio: true, Clock: vc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := pipeline.New(pipeline.Config{Source: src, Backend: backend, Clock: vc, Duration: secs * time.Second,
-		Video: encoder.VideoSettings{Width: 320, Height: 180, FPS: fps, Bitrate: 500_000, KeyInterval: 2 * time.Second, Realtime: true},
-		Audio: encoder.AudioSettings{SampleRate: 48000, Channels: 1, Bitrate: 96_000}, Log: zerolog.Nop()})
+	dir := t.TempDir()
+	s, err := session.New(session.Config{
+		Video: "test", Audio: "test", Fast: true,
+		Width: 320, Height: 180, FPS: fps, Bitrate: 500_000, KeyInterval: 2 * time.Second,
+		SampleRate: 48000, Channels: 1, AudioBitrate: 96_000,
+		Duration:  secs * time.Second,
+		RecordDir: dir, Format: "mp4", Segment: seg * time.Second, DiskCheck: "off",
+		Log:     zerolog.Nop(),
+		Signals: make(chan os.Signal),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	errc := make(chan error, 1)
-	go func() { errc <- p.Run(ctx) }()
-	info, err := p.Info(ctx)
-	if err != nil {
+	if err := s.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	r, err := New(Options{Dir: dir, Segment: seg * time.Second, Info: info, Keyframes: p, Log: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := p.Hub().Add("record", fanout.Policy{Lossless: true})
-	p.Attach()
-	if err := r.Run(ctx, q); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	files := listFiles(t, dir)
+	files := record.ListFiles(t, dir)
 	want := []int{90, 90, 30}
 	if len(files) != len(want) {
 		t.Fatalf("files %v", files)
 	}
 	total := 0
 	for i, f := range files {
-		fr := videoFrames(t, f)
-		if len(fr) != want[i] || !fr[0].key {
-			t.Errorf("%s: %d frames, want %d from a keyframe", f, len(fr), want[i])
+		keys := record.VideoKeys(t, f)
+		if len(keys) != want[i] || !keys[0] {
+			t.Errorf("%s: %d frames, want %d from a keyframe", f, len(keys), want[i])
 		}
-		total += len(fr)
-		if e := decodeErrors(t, f); e != "" {
+		total += len(keys)
+		if e := record.DecodeErrors(t, f); e != "" {
 			t.Errorf("%s: decode errors: %s", f, e)
 		}
-		on := onsetsFromZero(t, f)
+		on := record.OnsetsFromZero(t, f)
 		if len(on) == 0 {
 			t.Errorf("%s: no beep", f)
 		}

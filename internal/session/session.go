@@ -1,0 +1,452 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/livecap/livecap/internal/clock"
+	"github.com/livecap/livecap/internal/diskcheck"
+	"github.com/livecap/livecap/internal/events"
+	"github.com/livecap/livecap/internal/fanout"
+	"github.com/livecap/livecap/internal/hooks"
+	"github.com/livecap/livecap/internal/input"
+	"github.com/livecap/livecap/internal/pipeline"
+	"github.com/livecap/livecap/internal/publish"
+	"github.com/livecap/livecap/internal/record"
+)
+
+// Timeouts of the start and the end of a session.
+const (
+	// infoTimeout bounds the wait for the encoder's first configuration.
+	infoTimeout = 15 * time.Second
+	// liveWait: restreaming a file as fast as possible, destinations get
+	// this long to go live before the file starts (it waits; nothing is
+	// lost).
+	liveWait = 10 * time.Second
+	// drainTimeout: at the end, a live destination gets this long to send
+	// what it holds; one that is not live stops at once.
+	drainTimeout = 10 * time.Second
+)
+
+// Session is one run of capture → encode → record and stream.
+type Session struct {
+	cfg     Config
+	obs     Observer
+	host    *clock.Host
+	pipe    *pipeline.Pipeline
+	input   *input.Reader // --input, nil otherwise
+	backend string
+	hooks   *hooks.Runner
+
+	// changed is signalled (never blocking) whenever a destination reports
+	// an event: what waits for destinations to go live, or for the ones
+	// that are not live at the end, looks again then.
+	changed chan struct{}
+
+	reasonOnce sync.Once
+	reason     atomic.Value // string
+	stopOnce   sync.Once
+
+	mu       sync.Mutex
+	started  time.Time
+	recorder *record.Recorder
+	pubs     []publish.Publisher
+}
+
+// New checks what can only be checked by opening it (free disk, the
+// input file, the capture devices, the encoders, the hook program) and
+// reports unfinished segments a crash left in the record folder. Every
+// refusal happens here, before anything is recorded or sent.
+func New(cfg Config) (*Session, error) {
+	if cfg.Fragment <= 0 {
+		cfg.Fragment = time.Second
+	}
+	s := &Session{cfg: cfg, obs: cfg.Observer, changed: make(chan struct{}, 1)}
+	if s.obs == nil {
+		s.obs = nopObserver{}
+	}
+	s.reason.Store(ReasonEnd)
+	if err := s.checkDisk(); err != nil {
+		return nil, err
+	}
+	s.host = clock.NewHost()
+	if cfg.RecordDir != "" {
+		s.recoverUnfinished()
+	}
+	if len(cfg.Hook) > 0 {
+		// Its events are logged (Observer.Hook), not its log lines.
+		r, err := hooks.New(cfg.Hook, cfg.Log.Level(zerolog.Disabled), hooks.Options{OnEvent: s.obs.Hook})
+		if err != nil {
+			return nil, &ConfigError{fmt.Errorf("invalid --on-segment: %v", err)}
+		}
+		s.hooks = r
+	}
+	if err := s.openPipeline(); err != nil {
+		if s.hooks != nil {
+			s.hooks.Close(0)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkDisk compares free disk with what the recording will take.
+func (s *Session) checkDisk() error {
+	c := &s.cfg
+	if c.RecordDir == "" || c.DiskCheck == "off" {
+		return nil
+	}
+	res, err := diskcheck.Check(c.RecordDir, c.Bitrate, c.AudioBitrate, c.Expected)
+	if err != nil {
+		c.Log.Warn().Err(err).Msg("cannot read free disk space")
+		return nil
+	}
+	if res.OK {
+		return nil
+	}
+	msg := res.Message(c.RecordDir, c.Expected)
+	if c.DiskCheck == "refuse" {
+		return &DiskRefusedError{Msg: msg}
+	}
+	s.obs.Session(Event{Name: events.DiskLow, Disk: res, Msg: msg})
+	return nil
+}
+
+// recoverUnfinished reports (and makes whole) segments a crash left
+// unfinished in the record folder. It never overwrites or removes a file.
+func (s *Session) recoverUnfinished() {
+	found, err := record.Scan(s.cfg.RecordDir)
+	if err != nil {
+		s.cfg.Log.Warn().Err(err).Msg("cannot scan the record folder for unfinished segments")
+		return
+	}
+	for _, r := range found {
+		s.obs.Session(Event{Name: events.SegmentRecovered, Recovered: r})
+	}
+}
+
+func (s *Session) setReason(r string) { s.reasonOnce.Do(func() { s.reason.Store(r) }) }
+func (s *Session) stopReason() string { return s.reason.Load().(string) }
+
+// Run runs the session until the source ends, Duration is reached, a
+// signal arrives or nothing is left to feed; then it drains the sinks and
+// reports stopped. A second signal returns ErrInterrupted at once, without
+// draining: the caller is expected to exit.
+func (s *Session) Run(ctx context.Context) error {
+	if s.input != nil {
+		defer s.input.Close()
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	sigs := s.cfg.Signals
+	if sigs == nil {
+		ch := make(chan os.Signal, 2)
+		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(ch)
+		sigs = ch
+	}
+	done := make(chan struct{})
+	defer close(done)
+	forced := make(chan struct{})
+	go func() {
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-done:
+			return
+		}
+		s.setReason(sig.String())
+		s.cfg.Log.Info().Str("signal", sig.String()).Msg("stopping: finalizing files (interrupt again to stop at once)")
+		stop()
+		select {
+		case <-sigs:
+			close(forced)
+		case <-done:
+		}
+	}()
+	result := make(chan error, 1)
+	go func() { result <- s.run(ctx, stop) }()
+	select {
+	case err := <-result:
+		return err
+	case <-forced:
+		s.stopped(ReasonForced, ErrInterrupted)
+		return ErrInterrupted
+	}
+}
+
+// stopped reports the end of a session that started, once.
+func (s *Session) stopped(reason string, err error) {
+	s.stopOnce.Do(func() {
+		st := s.pipe.Stats()
+		s.mu.Lock()
+		started := s.started
+		s.mu.Unlock()
+		s.obs.Session(Event{Name: events.Stopped, Reason: reason, Err: err, Elapsed: time.Since(started),
+			Frames: st.VideoFrames, Skipped: st.SourceSkipped})
+	})
+}
+
+// sinks is the state of the recorder and destinations of a running session.
+type sinks struct {
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	recErr    error
+	recActive bool
+	pubActive int
+	pubErrs   []error
+	cancels   []context.CancelFunc
+}
+
+func (s *Session) run(ctx context.Context, stop context.CancelFunc) error {
+	pipeDone := make(chan error, 1)
+	go func() { pipeDone <- s.pipe.Run(ctx) }()
+
+	infoCtx, infoCancel := context.WithTimeout(ctx, infoTimeout)
+	info, err := s.pipe.Info(infoCtx)
+	infoCancel()
+	if err != nil {
+		stop()
+		if perr := <-pipeDone; perr != nil {
+			return perr
+		}
+		if s.stopReason() != ReasonEnd {
+			return nil // a signal before the first configuration
+		}
+		return ErrNoStreamInfo
+	}
+
+	// Every sink is built before started, so that what refuses the stream
+	// information refuses before anything starts.
+	var recorder *record.Recorder
+	c := &s.cfg
+	if c.RecordDir != "" {
+		o := record.Options{
+			Dir: c.RecordDir, Format: c.Format, Segment: c.Segment, Fragment: c.Fragment,
+			Start: time.Now(), Info: info, Keyframes: s.pipe,
+			MinFree: diskcheck.LowWater(c.Bitrate, c.AudioBitrate),
+			Log:     c.Log.Level(zerolog.WarnLevel), Events: s.obs.Record,
+		}
+		if s.hooks != nil {
+			o.OnSegmentComplete = func(path string, _ time.Duration) { s.hooks.Segment(path) }
+		}
+		if recorder, err = record.New(o); err != nil {
+			stop()
+			<-pipeDone
+			return &RecordingError{err}
+		}
+	}
+	var pubs []publish.Publisher
+	for _, d := range c.Destinations {
+		p, err := publish.New(d, publish.Options{
+			// Every publisher log line has an event of its own.
+			Info: info, Keyframes: s.pipe, Log: c.Log.Level(zerolog.Disabled), Backoff: c.Backoff, Clock: s.host,
+			MaxAttempts: c.MaxRetries, Events: s.publishEvent,
+		})
+		if err != nil {
+			stop()
+			<-pipeDone
+			return &ConfigError{err}
+		}
+		pubs = append(pubs, p)
+	}
+
+	started := time.Now()
+	s.mu.Lock()
+	s.started, s.recorder, s.pubs = started, recorder, pubs
+	s.mu.Unlock()
+	s.obs.Session(Event{Name: events.Started, Info: info, Encoder: s.backend})
+
+	sk := &sinks{recActive: recorder != nil, pubActive: len(pubs)}
+	pubCtx, pubCancel := context.WithCancel(context.Background())
+	defer pubCancel()
+	var pipeFinished atomic.Bool
+	// sinkEnded stops the whole session when nothing is left to feed;
+	// called with sk.mu held.
+	sinkEnded := func() {
+		if !sk.recActive && sk.pubActive == 0 && !pipeFinished.Load() {
+			s.setReason(ReasonNoSinks)
+			stop()
+		}
+	}
+	if recorder != nil {
+		q := s.pipe.Hub().Add("recorder", fanout.Policy{Lossless: true})
+		sk.wg.Add(1)
+		go func() {
+			defer sk.wg.Done()
+			err := recorder.Run(context.Background(), q)
+			s.pipe.Hub().Remove(q)
+			sk.mu.Lock()
+			sk.recErr = err
+			sk.recActive = false
+			// The recorder has reported recording_stopped itself.
+			sinkEnded()
+			sk.mu.Unlock()
+		}()
+	}
+	for _, p := range pubs {
+		q := s.pipe.Hub().Add(p.Name(), publish.DefaultPolicy())
+		ctx, cancel := context.WithCancel(pubCtx)
+		sk.cancels = append(sk.cancels, cancel)
+		sk.wg.Add(1)
+		go func() {
+			defer sk.wg.Done()
+			err := p.Run(ctx, q)
+			s.pipe.Hub().Remove(q)
+			sk.mu.Lock()
+			sk.pubActive--
+			if err != nil && !errors.Is(err, context.Canceled) {
+				sk.pubErrs = append(sk.pubErrs, err)
+			}
+			sinkEnded()
+			sk.mu.Unlock()
+		}()
+	}
+	if c.Input != "" && c.Fast && len(pubs) > 0 {
+		// Restreaming a file as fast as possible: a destination still
+		// connecting would miss the start.
+		s.waitLive(ctx, pubs, liveWait)
+	}
+	s.pipe.Attach()
+
+	stopStatus := func() {}
+	if c.Status != nil {
+		stopStatus = c.Status(s)
+	}
+
+	perr := <-pipeDone
+	pipeFinished.Store(true)
+	if c.Duration > 0 {
+		s.setReason(ReasonDuration)
+	} else if c.Input != "" {
+		s.setReason(ReasonEndOfInput)
+	}
+	stopStatus()
+	// The hub is closed: the recorder drains its lossless queue; the
+	// destinations get a bounded time to send what they hold.
+	s.drain(sk, pubs, pubCancel)
+	publish.Cleanup()
+	if c.LatencyReport != nil {
+		for _, p := range pubs {
+			st := p.Stats()
+			// A closed stdout must not change how the session ends.
+			_, _ = fmt.Fprintf(c.LatencyReport, "latency %s: encoder to socket %s; write alone %s\n", st.Name, st.Latency, st.WriteLatency)
+		}
+	}
+	if s.hooks != nil {
+		s.obs.Session(Event{Name: events.HooksDone, Hooks: s.hooks.Close(c.HookWait)})
+	}
+
+	var final error
+	switch {
+	case perr != nil:
+		final = perr
+	case sk.recErr != nil:
+		final = &RecordingError{sk.recErr}
+	case c.RecordDir == "" && len(sk.pubErrs) == len(c.Destinations) && len(sk.pubErrs) > 0 && s.stopReason() == ReasonNoSinks:
+		final = &GaveUpError{errors.Join(sk.pubErrs...)}
+	}
+	if s.input != nil && s.input.Truncated() {
+		s.obs.Session(Event{Name: events.InputTruncated, Path: c.Input})
+	}
+	s.stopped(s.stopReason(), final)
+	return final
+}
+
+// drain waits for the sinks to finish what they hold: a live destination
+// gets up to drainTimeout, one that is not live is stopped at once (it has
+// nowhere to send).
+func (s *Session) drain(sk *sinks, pubs []publish.Publisher, cancelAll context.CancelFunc) {
+	drained := make(chan struct{})
+	go func() { sk.wg.Wait(); close(drained) }()
+	deadline := time.NewTimer(drainTimeout)
+	defer deadline.Stop()
+	for {
+		for i, p := range pubs {
+			if p.Stats().State != publish.StateLive {
+				sk.cancels[i]()
+			}
+		}
+		select {
+		case <-drained:
+			return
+		case <-deadline.C:
+			cancelAll()
+			<-drained
+			return
+		case <-s.changed:
+		}
+	}
+}
+
+// waitLive waits until every publisher is live, or max has passed.
+func (s *Session) waitLive(ctx context.Context, pubs []publish.Publisher, max time.Duration) {
+	t := time.NewTimer(max)
+	defer t.Stop()
+	for {
+		live := true
+		for _, p := range pubs {
+			live = live && p.Stats().State == publish.StateLive
+		}
+		if live {
+			return
+		}
+		select {
+		case <-s.changed:
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// publishEvent forwards a destination's event and wakes what waits for a
+// destination's state to change.
+func (s *Session) publishEvent(e publish.Event) {
+	s.obs.Publish(e)
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Snapshot is what a status line shows.
+type Snapshot struct {
+	Started      time.Time // zero before started
+	Pipeline     pipeline.Stats
+	Recording    *record.Stats // nil without a recording
+	Destinations []publish.Stats
+}
+
+// Snapshot reads every stage's counters; safe at any time.
+func (s *Session) Snapshot() Snapshot {
+	s.mu.Lock()
+	started, rec, pubs := s.started, s.recorder, s.pubs
+	s.mu.Unlock()
+	sn := Snapshot{Started: started, Pipeline: s.pipe.Stats()}
+	if rec != nil {
+		st := rec.Stats()
+		sn.Recording = &st
+	}
+	for _, p := range pubs {
+		sn.Destinations = append(sn.Destinations, p.Stats())
+	}
+	return sn
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Session(Event)         {}
+func (nopObserver) Record(record.Event)   {}
+func (nopObserver) Publish(publish.Event) {}
+func (nopObserver) Hook(hooks.Event)      {}

@@ -1,0 +1,124 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/livecap/livecap/internal/capture"
+	"github.com/livecap/livecap/internal/capture/testsrc"
+	"github.com/livecap/livecap/internal/clock"
+	"github.com/livecap/livecap/internal/encoder"
+	"github.com/livecap/livecap/internal/input"
+	"github.com/livecap/livecap/internal/pipeline"
+)
+
+// IsTestSource reports whether video and audio (as given to --video and
+// --audio) select only the test source.
+func IsTestSource(video, audio string) bool {
+	return (video == "test" || video == "none") && (audio == "test" || audio == "none")
+}
+
+// openSource resolves Video/Audio to a capture source.
+func (s *Session) openSource() (capture.Source, error) {
+	c := &s.cfg
+	v, a := c.Video, c.Audio
+	plat := capture.PlatformCapture()
+	if plat == nil {
+		// No camera capture in this build (Linux): the test source is the
+		// default, as a virtual camera.
+		if v == "" {
+			v = "test"
+		}
+		if a == "" {
+			a = "test"
+		}
+	}
+	if IsTestSource(v, a) {
+		o := testsrc.Options{
+			Width: c.Width, Height: c.Height, FPS: c.FPS,
+			SampleRate: c.SampleRate, Channels: c.Channels,
+			Video: v == "test", Audio: a == "test",
+			Realtime: !c.Fast, SkewPPM: c.SkewPPM, Duration: c.Duration,
+		}
+		if !c.Fast {
+			o.Clock = s.host
+		}
+		if c.Fast && c.Duration == 0 {
+			return nil, &ConfigError{errors.New("--fast needs --duration: a fast run ends on media time")}
+		}
+		src, err := testsrc.New(o)
+		if err != nil {
+			return nil, &ConfigError{err}
+		}
+		return src, nil
+	}
+	if v == "test" || a == "test" {
+		return nil, &ConfigError{errors.New("mixing the test source with a device is not supported: use --video test --audio test, or devices for both")}
+	}
+	if plat == nil {
+		return nil, &DeviceError{fmt.Errorf("no camera or microphone capture on %s: use --video test --audio test (see livecap devices)", runtime.GOOS)}
+	}
+	var vr *capture.VideoRequest
+	var ar *capture.AudioRequest
+	if v != "none" {
+		vr = &capture.VideoRequest{Device: v, Width: c.Width, Height: c.Height, FPS: c.FPS}
+	}
+	if a != "none" {
+		ar = &capture.AudioRequest{Device: a, SampleRate: c.SampleRate, Channels: c.Channels}
+	}
+	src, err := plat.Open(vr, ar, s.host)
+	if err != nil {
+		return nil, &DeviceError{err}
+	}
+	return src, nil
+}
+
+// openPipeline builds capture → encoders → hub, or input → hub.
+func (s *Session) openPipeline() error {
+	c := &s.cfg
+	if c.Input != "" {
+		rd, err := input.Open(c.Input, input.Options{Realtime: !c.Fast, Loop: c.Loop, Clock: s.host})
+		if err != nil {
+			return &ConfigError{fmt.Errorf("invalid --input %q: %v", c.Input, err)}
+		}
+		s.input = rd
+		s.pipe = pipeline.NewPackets(rd, s.host, c.Duration, c.Fast)
+		s.backend = "none (pre-encoded input)"
+		return nil
+	}
+	src, err := s.openSource()
+	if err != nil {
+		return err
+	}
+	backend, err := encoder.Default("")
+	if err != nil {
+		return &pipeline.EncoderError{Err: err}
+	}
+	pcfg := pipeline.Config{
+		Source:  src,
+		Backend: backend,
+		Video: encoder.VideoSettings{Width: c.Width, Height: c.Height, FPS: c.FPS, Bitrate: c.Bitrate,
+			KeyInterval: c.KeyInterval, Realtime: true},
+		Audio:    encoder.AudioSettings{SampleRate: c.SampleRate, Channels: c.Channels, Bitrate: c.AudioBitrate},
+		Clock:    s.host,
+		Duration: c.Duration,
+		Log:      c.Log,
+	}
+	if sr, ch, ok := src.Audio(); ok {
+		pcfg.Audio.SampleRate, pcfg.Audio.Channels = sr, ch
+		// The source's sample count follows the device's clock, which runs
+		// a few hundred ppm off the host's: put its audio on the host clock.
+		pcfg.Align = clock.NewAudioAligner(sr, ch)
+	}
+	if w, h, fps, ok := src.Video(); ok {
+		pcfg.Video.Width, pcfg.Video.Height, pcfg.Video.FPS = w, h, fps
+	}
+	pipe, err := pipeline.New(pcfg)
+	if err != nil {
+		return err
+	}
+	s.pipe = pipe
+	s.backend = backend.Name()
+	return nil
+}
