@@ -199,7 +199,7 @@ func New(d *Destination, o Options) (Publisher, error) {
 		o.WriteTimeout = 5 * time.Second
 	}
 	o.Backoff = o.Backoff.withDefaults()
-	p := &publisher{d: d, o: o, log: o.Log.With().Str("destination", d.Redacted()).Logger()}
+	p := &publisher{d: d, o: o, log: o.Log.With().Str("destination", d.Redacted()).Logger(), wake: make(chan struct{}, 1)}
 	p.state = StateConnecting
 	switch d.Scheme {
 	case "rtmp", "rtmps":
@@ -237,6 +237,8 @@ type publisher struct {
 
 	// Written by the streaming goroutine, read by Stats: atomic inside.
 	latency, writeLatency latencyHist
+
+	wake chan struct{} // Reconnect: cut the backoff wait short (reconnect.go)
 }
 
 func (p *publisher) Name() string { return p.d.Redacted() }
@@ -345,6 +347,12 @@ func (p *publisher) Run(ctx context.Context, q *fanout.Queue) error {
 			t.Stop()
 			return nil
 		case <-t.C:
+			select { // a Reconnect that raced the timer is spent
+			case <-p.wake:
+			default:
+			}
+		case <-p.wake:
+			t.Stop()
 		}
 	}
 }

@@ -77,12 +77,13 @@ type Event struct {
 	Type     string
 	Path     string
 	Index    int           // segment number, from 1
-	Duration time.Duration // segment_closed: media time in the file
+	Duration time.Duration // segment_closed: media time in the file; marker: its time in the file
+	Name     string        // marker: its name
 	Bytes    int64         // segment_closed: file size
 	Frames   int           // segment_closed: video frames in the file
 	Free     uint64        // disk_low: free bytes
 	MinFree  uint64        // disk_low: the threshold
-	Err      error         // recording_stopped: why, nil on a clean stop
+	Err      error         // recording_stopped: why, nil on a clean stop; marker: not written
 }
 
 // Stats of a running recorder.
@@ -146,6 +147,8 @@ type Recorder struct {
 
 	mu sync.Mutex
 	st Stats
+
+	ctl ctlState // runtime control: split, pause, markers (control.go)
 }
 
 // segment is one open file.
@@ -169,6 +172,7 @@ type segment struct {
 	vBase  int64         // next video tfdt
 	aBase  int64         // next audio tfdt
 	frames int
+	chap   *chapters // the reserved chapter box (control.go)
 }
 
 // New checks the options and returns a Recorder; nothing is written until Run.
@@ -256,6 +260,7 @@ func (r *Recorder) Run(ctx context.Context, q *fanout.Queue) error {
 	if err == nil {
 		err = ctx.Err()
 	}
+	r.stopControl()
 	var we *writeError
 	if errors.As(err, &we) {
 		r.abort()
@@ -291,6 +296,9 @@ func (r *Recorder) handleVideo(p *media.Packet) error {
 		return nil
 	}
 	r.sawVideo, r.lastVideo = true, p.PTS
+	if skip, err := r.applyControl(p); skip || err != nil {
+		return err
+	}
 	if r.cur == nil {
 		if !p.Key {
 			r.dropped++
@@ -635,7 +643,7 @@ func (r *Recorder) writeInitPrep(seg *segment, a0 time.Duration) error {
 		return fmt.Errorf("record: %w", err)
 	}
 	seg.lay = lay
-	seg.initB = b
+	seg.initB = r.withChapters(seg, b)
 	return nil
 }
 
