@@ -21,6 +21,15 @@ const (
 	SegmentOpened    = "segment_opened"
 	SegmentClosed    = "segment_closed"
 	RecordingStopped = "recording_stopped"
+	RecordingPaused  = "recording_paused"  // livecap ctl pause: segment closed, the streams go on
+	RecordingResumed = "recording_resumed" // livecap ctl resume: the next segment opens on an IDR
+	Marker           = "marker"            // livecap ctl marker: a chapter written into the segment
+)
+
+// Runtime control (livecap ctl, internal/control).
+const (
+	ControlListening = "control_listening" // the control socket is ready
+	ControlRequest   = "control_request"   // a verb was received and answered
 )
 
 // Destinations.

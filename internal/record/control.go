@@ -21,14 +21,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/livecap/livecap/internal/events"
 	"github.com/livecap/livecap/internal/media"
 )
 
 // Control event types (Event.Type).
 const (
-	RecordingPaused  = "recording_paused"
-	RecordingResumed = "recording_resumed"
-	MarkerWritten    = "marker"
+	RecordingPaused  = events.RecordingPaused
+	RecordingResumed = events.RecordingResumed
+	MarkerWritten    = events.Marker
 )
 
 // chapterSpace is the size of the udta box reserved in every init segment
