@@ -1,0 +1,124 @@
+// Package chain measures the whole copy path in one process, the way
+// `livecap stream --input FILE --fast --record DIR --rtmp URL` runs it:
+// input reader → pipeline → fan-out → fMP4 recorder + RTMP publisher to
+// a real nginx-rtmp on 127.0.0.1 (so the peer's allocations are not ours).
+//
+//	go test -run x -bench Chain -benchmem -benchtime 3x ./scripts/bench/chain
+//
+// allocs/AU and B/AU are the steady state: the difference between a 30 s
+// and a 10 s run of the same looped input, divided by the access units
+// (video + audio) the extra 20 s carry, so the start-up's allocations
+// (configuration, buffers, connections) drop out. GCs/10min is the
+// garbage collections of that difference scaled to 10 minutes of media.
+package chain
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/livecap/livecap/internal/hooks"
+	"github.com/livecap/livecap/internal/publish"
+	"github.com/livecap/livecap/internal/record"
+	"github.com/livecap/livecap/internal/session"
+	"github.com/livecap/livecap/internal/testpeers"
+)
+
+const (
+	fps        = 30
+	sampleRate = 48000
+	aacFrame   = 1024
+)
+
+var (
+	inputOnce sync.Once
+	inputPath string
+	inputErr  error
+)
+
+// input is 10 s of 1280x720@30 H.264 at 4 Mbit/s (a keyframe every 2 s,
+// no B-frames) with 48 kHz stereo AAC, made once per test binary.
+func input(b *testing.B) string {
+	testpeers.Need(b, "ffmpeg")
+	inputOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "livecap-chain")
+		if err != nil {
+			inputErr = err
+			return
+		}
+		inputPath = filepath.Join(dir, "in.mp4")
+		out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-y",
+			"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+			"-t", "10", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "4M", "-maxrate", "4M", "-bufsize", "4M",
+			"-g", "60", "-bf", "0", "-c:a", "aac", "-b:a", "128k", "-ac", "2", inputPath).CombinedOutput()
+		if err != nil {
+			inputErr = &exec.ExitError{}
+			b.Logf("ffmpeg: %s", out)
+		}
+	})
+	if inputErr != nil {
+		b.Fatal(inputErr)
+	}
+	return inputPath
+}
+
+type nop struct{}
+
+func (nop) Session(session.Event) {}
+func (nop) Record(record.Event)   {}
+func (nop) Publish(publish.Event) {}
+func (nop) Hook(hooks.Event)      {}
+
+// run plays the input for d of media through the whole chain and returns
+// the process's malloc, byte and GC counts over the run.
+func run(b *testing.B, ngx *testpeers.Nginx, in string, d time.Duration, n int) (mallocs, bytes uint64, gcs uint32) {
+	dest, err := publish.ParseDestination(ngx.URL("chain" + time.Now().Format("150405.000000")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := session.New(session.Config{
+		Input: in, Loop: true, Fast: true, Duration: d,
+		RecordDir: b.TempDir(), Format: "mp4", Segment: 30 * time.Second, DiskCheck: "off",
+		Destinations: []*publish.Destination{dest},
+		Log:          zerolog.Nop(), Observer: nop{}, Signals: make(chan os.Signal),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	if err := s.Run(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	runtime.ReadMemStats(&m1)
+	return m1.Mallocs - m0.Mallocs, m1.TotalAlloc - m0.TotalAlloc, m1.NumGC - m0.NumGC
+}
+
+func BenchmarkChain(b *testing.B) {
+	in := input(b)
+	ngx := testpeers.StartNginx(b)
+	const short, long = 10 * time.Second, 30 * time.Second
+	extra := (long - short).Seconds()
+	aus := extra*fps + extra*sampleRate/aacFrame
+	var allocs, byts, gcs float64
+	b.ResetTimer()
+	for i := range b.N {
+		m0, b0, g0 := run(b, ngx, in, short, i)
+		m1, b1, g1 := run(b, ngx, in, long, i)
+		allocs += float64(int64(m1) - int64(m0))
+		byts += float64(int64(b1) - int64(b0))
+		gcs += float64(int64(g1) - int64(g0))
+	}
+	n := float64(b.N)
+	b.ReportMetric(allocs/n/aus, "allocs/AU")
+	b.ReportMetric(byts/n/aus, "B/AU")
+	b.ReportMetric(gcs/n*600/extra, "GCs/10min")
+}
