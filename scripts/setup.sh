@@ -24,6 +24,8 @@ Linux)
 		ffmpeg                              # ffprobe/ffmpeg read back every file and stream in tests
 		nginx-light libnginx-mod-rtmp       # RTMP ingest peer in tests
 		srt-tools                           # srt-live-transmit: SRT listener peer in tests
+		gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps \
+		gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav # a second reader (tsdemux, gst-discoverer)
 		npm                                 # installs zig for the darwin compile check
 		time                                # /usr/bin/time -v: CPU and peak memory in the benchmark scripts
 	)

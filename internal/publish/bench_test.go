@@ -39,7 +39,7 @@ func BenchmarkFLVVideoTag(b *testing.B) {
 }
 
 // BenchmarkTSAccessUnit is the SRT path without the socket: AVCC split,
-// AUD, PES and TS packets (mediacommon), into a discarding writer.
+// AUD, PES and TS packets, into a discarding writer.
 func BenchmarkTSAccessUnit(b *testing.B) {
 	p := benchAU()
 	p.Data[4] = 0x65 // an IDR, so that the first packet starts the timeline
