@@ -61,7 +61,7 @@ type tsMuxer struct {
 	clock      int64 // 90 kHz: the PCR now (monotonic)
 	lastPCR    int64
 	lastTables int64
-	clocked    bool // clock, lastPCR and lastTables are set
+	clocked    bool     // clock, lastPCR and lastTables are set
 	cc         [2]uint8 // continuity counters: video, audio
 	ccPAT      uint8
 	ccPMT      uint8
