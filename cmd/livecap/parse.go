@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/livecap/livecap/internal/media"
 )
 
 // parseBitrate reads "4M", "4.5M", "4500k", "4500000" (bits per second).
@@ -25,7 +28,7 @@ func parseBitrate(flag, s string) (int, error) {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	bps := f * mult
-	if err != nil || math.IsNaN(bps) || bps < 1000 || bps > 500e6 {
+	if err != nil || math.IsNaN(bps) || bps < media.MinBitrate || bps > media.MaxBitrate {
 		return 0, usageErr("invalid --%s %q: must be a bit rate from 1k to 500M, such as 4M, 4500k or 4500000", flag, s)
 	}
 	return int(bps), nil
@@ -64,16 +67,17 @@ func parseSize(s string) (w, h int, err error) {
 	if m != nil {
 		w, _ = strconv.Atoi(m[1])
 		h, _ = strconv.Atoi(m[2])
-		if w >= 16 && h >= 16 && w <= 7680 && h <= 4320 && w%2 == 0 && h%2 == 0 {
+		if media.CheckSize(w, h) == nil {
 			return w, h, nil
 		}
 	}
-	return 0, 0, usageErr("invalid --size %q: must be WIDTHxHEIGHT with even numbers from 16x16 to 7680x4320, such as 1280x720", s)
+	return 0, 0, usageErr("invalid --size %q: must be WIDTHxHEIGHT with even numbers from %dx%d to %dx%d, such as 1280x720",
+		s, media.MinWidth, media.MinHeight, media.MaxWidth, media.MaxHeight)
 }
 
 func checkFPS(fps int) error {
-	if fps < 1 || fps > 120 {
-		return usageErr("invalid --fps %d: must be from 1 to 120", fps)
+	if media.CheckFPS(fps) != nil {
+		return usageErr("invalid --fps %d: must be from %d to %d", fps, media.MinFPS, media.MaxFPS)
 	}
 	return nil
 }
@@ -122,4 +126,15 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// checkAudio checks --sample-rate and --channels.
+func checkAudio(rate, channels int) error {
+	if !slices.Contains(media.SampleRates, rate) {
+		return usageErr("invalid --sample-rate %d: must be one of %v", rate, media.SampleRates)
+	}
+	if channels < media.MinChannels || channels > media.MaxChannels {
+		return usageErr("invalid --channels %d: must be from %d to %d", channels, media.MinChannels, media.MaxChannels)
+	}
+	return nil
 }

@@ -147,11 +147,8 @@ func (f *streamFlags) validate() (session.Config, error) {
 	if c.AudioBitrate, err = parseBitrate("audio-bitrate", f.audioBitrate); err != nil {
 		return c, err
 	}
-	if f.sampleRate != 44100 && f.sampleRate != 48000 {
-		return c, usageErr("invalid --sample-rate %d: must be 44100 or 48000", f.sampleRate)
-	}
-	if f.channels != 1 && f.channels != 2 {
-		return c, usageErr("invalid --channels %d: must be 1 or 2", f.channels)
+	if err = checkAudio(f.sampleRate, f.channels); err != nil {
+		return c, err
 	}
 	if c.KeyInterval, err = parseDuration("keyint", f.keyint, 0, false); err != nil {
 		return c, err

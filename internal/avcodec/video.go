@@ -162,12 +162,12 @@ func OpenVideo(s encoder.VideoSettings, out encoder.Output) (*VideoEncoder, erro
 
 func checkVideoSettings(s encoder.VideoSettings) error {
 	switch {
-	case s.Width <= 0 || s.Height <= 0 || s.Width%2 != 0 || s.Height%2 != 0 || s.Width > 8192 || s.Height > 8192:
-		return fmt.Errorf("video size %dx%d: width and height must be even, 2..8192", s.Width, s.Height)
-	case s.FPS < 1 || s.FPS > 240:
-		return fmt.Errorf("video fps %d: must be 1..240", s.FPS)
-	case s.Bitrate <= 0 || s.Bitrate > math.MaxInt32:
-		return fmt.Errorf("video bitrate %d bit/s: must be positive (and under 2^31)", s.Bitrate)
+	case media.CheckSize(s.Width, s.Height) != nil:
+		return fmt.Errorf("video %w", media.CheckSize(s.Width, s.Height))
+	case media.CheckFPS(s.FPS) != nil:
+		return fmt.Errorf("video %w", media.CheckFPS(s.FPS))
+	case media.CheckBitrate(s.Bitrate) != nil:
+		return fmt.Errorf("video %w", media.CheckBitrate(s.Bitrate))
 	case s.KeyInterval <= 0:
 		return fmt.Errorf("keyframe interval %v: must be positive", s.KeyInterval)
 	}

@@ -20,6 +20,8 @@ package testpattern
 import (
 	"fmt"
 	"time"
+
+	"github.com/livecap/livecap/internal/media"
 )
 
 // Levels, BT.601 video range.
@@ -58,10 +60,10 @@ const (
 const (
 	MinWidth  = 2 * Cells
 	MinHeight = 32
-	MaxWidth  = 7680
-	MaxHeight = 4320
-	MinFPS    = 1
-	MaxFPS    = 120
+	MaxWidth  = media.MaxWidth
+	MaxHeight = media.MaxHeight
+	MinFPS    = media.MinFPS
+	MaxFPS    = media.MaxFPS
 )
 
 // CheckSize returns an error naming the size and what is allowed when the

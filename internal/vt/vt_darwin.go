@@ -73,11 +73,11 @@ var vtProperties = [C.LCVT_P_COUNT]string{
 }
 
 func (backend) OpenVideo(s encoder.VideoSettings, out encoder.Output) (encoder.VideoEncoder, error) {
-	if s.Width <= 0 || s.Height <= 0 || s.Width%2 != 0 || s.Height%2 != 0 {
-		return nil, fmt.Errorf("video size %dx%d not supported (allowed: positive, even)", s.Width, s.Height)
+	if err := media.CheckSize(s.Width, s.Height); err != nil {
+		return nil, fmt.Errorf("video %w", err)
 	}
-	if s.FPS <= 0 || s.FPS > 240 {
-		return nil, fmt.Errorf("frame rate %d not supported (allowed: 1-240)", s.FPS)
+	if err := media.CheckFPS(s.FPS); err != nil {
+		return nil, fmt.Errorf("video %w", err)
 	}
 	if s.Bitrate <= 0 {
 		return nil, fmt.Errorf("video bitrate %d not supported (allowed: > 0 bits/s)", s.Bitrate)
