@@ -14,6 +14,7 @@ import (
 
 	"github.com/livecap/livecap/internal/diskcheck"
 	"github.com/livecap/livecap/internal/events"
+	"github.com/livecap/livecap/internal/meter"
 	"github.com/livecap/livecap/internal/publish"
 	"github.com/livecap/livecap/internal/session"
 )
@@ -91,21 +92,16 @@ func (s *statusTerm) show(line string) {
 	_, _ = io.WriteString(s.out, eraseLine+line)
 }
 
-// rateSample is a counter reading for the rates over rateWindow.
-type rateSample struct {
-	t             time.Time
-	bytes, frames uint64
-}
-
 type statusSource struct {
 	sess    *session.Session
 	cfg     session.Config
 	started time.Time
 	snap    session.Snapshot // read by the last sample
 
-	samples   []rateSample // oldest first, spanning about rateWindow
-	fps, kbps float64      // over the samples
-	bytes     uint64       // encoded so far, all tracks
+	frameRate meter.Rate // video frames per second over rateWindow
+	byteRate  meter.Rate // encoded bytes per second over rateWindow
+	fps, kbps float64
+	bytes     uint64 // encoded so far, all tracks
 }
 
 // sample reads the encoder's counters and updates the rates.
@@ -113,15 +109,8 @@ func (s *statusSource) sample(now time.Time) {
 	s.snap = s.sess.Snapshot()
 	st := s.snap.Pipeline
 	s.bytes = st.VideoBytes + st.AudioBytes
-	s.samples = append(s.samples, rateSample{t: now, bytes: s.bytes, frames: st.VideoFrames})
-	for len(s.samples) > 2 && now.Sub(s.samples[1].t) >= rateWindow {
-		s.samples = s.samples[1:]
-	}
-	first := s.samples[0]
-	if dt := now.Sub(first.t).Seconds(); dt > 0 {
-		s.fps = float64(st.VideoFrames-first.frames) / dt
-		s.kbps = float64(s.bytes-first.bytes) * 8 / 1000 / dt
-	}
+	s.fps = s.frameRate.Update(now, st.VideoFrames)
+	s.kbps = s.byteRate.Update(now, s.bytes) * 8 / 1000
 }
 
 // recordRate is the bytes per second the recording writes: the average so
@@ -301,7 +290,8 @@ func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 // removes the status line.
 func startStatus(log zerolog.Logger, sess *session.Session, cfg session.Config) func() {
 	started := sess.Snapshot().Started
-	s := &statusSource{sess: sess, cfg: cfg, started: started}
+	s := &statusSource{sess: sess, cfg: cfg, started: started,
+		frameRate: meter.Rate{Window: rateWindow}, byteRate: meter.Rate{Window: rateWindow}}
 	tty := isTerminal(os.Stderr) && !global.quiet
 	// Under a status line the stats event would only repeat it: debug.
 	statsLevel := zerolog.InfoLevel

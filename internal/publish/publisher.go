@@ -18,6 +18,7 @@ import (
 	"github.com/livecap/livecap/internal/events"
 	"github.com/livecap/livecap/internal/fanout"
 	"github.com/livecap/livecap/internal/media"
+	"github.com/livecap/livecap/internal/meter"
 )
 
 // DefaultPolicy bounds a destination's queue.
@@ -199,7 +200,7 @@ func New(d *Destination, o Options) (Publisher, error) {
 		o.WriteTimeout = 5 * time.Second
 	}
 	o.Backoff = o.Backoff.withDefaults()
-	p := &publisher{d: d, o: o, log: o.Log.With().Str("destination", d.Redacted()).Logger(), wake: make(chan struct{}, 1)}
+	p := &publisher{d: d, o: o, rate: meter.Rate{Window: 2 * time.Second}, log: o.Log.With().Str("destination", d.Redacted()).Logger(), wake: make(chan struct{}, 1)}
 	p.state = StateConnecting
 	switch d.Scheme {
 	case "rtmp", "rtmps":
@@ -232,7 +233,7 @@ type publisher struct {
 	reconnects int
 	connected  bool
 	lastErr    string
-	rate       rateMeter
+	rate       meter.Rate // of BytesSent
 	linkPrev   *LinkStats // totals of finished connections
 
 	// Written by the streaming goroutine, read by Stats: atomic inside.
@@ -263,7 +264,7 @@ func (p *publisher) Stats() Stats {
 			s.RetryIn = 0
 		}
 	}
-	s.Bitrate = p.rate.update(time.Now(), s.BytesSent)
+	s.Bitrate = int(p.rate.Update(time.Now(), s.BytesSent) * 8)
 	if p.q != nil {
 		s.Queue = p.q.Stats()
 	}
@@ -427,25 +428,6 @@ func (p *publisher) stream(ctx context.Context, q *fanout.Queue, s session) erro
 			}
 		}
 	}
-}
-
-// rateMeter turns a byte counter into a bitrate averaged over ~2 s windows.
-type rateMeter struct {
-	t     time.Time
-	bytes uint64
-	bps   int
-}
-
-func (r *rateMeter) update(now time.Time, total uint64) int {
-	if r.t.IsZero() || total < r.bytes {
-		r.t, r.bytes = now, total
-		return r.bps
-	}
-	if dt := now.Sub(r.t); dt >= 2*time.Second {
-		r.bps = int(float64(total-r.bytes) * 8 / dt.Seconds())
-		r.t, r.bytes = now, total
-	}
-	return r.bps
 }
 
 // Cleanup releases libsrt; call it once before the process exits, after
