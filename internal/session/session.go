@@ -40,7 +40,8 @@ const (
 // Session is one run of capture → encode → record and stream.
 type Session struct {
 	cfg     Config
-	obs     Observer
+	obs     Observer // gate: nothing after stopped
+	gate    *gate
 	host    *clock.Host
 	pipe    *pipeline.Pipeline
 	input   *input.Reader // --input, nil otherwise
@@ -70,10 +71,12 @@ func New(cfg Config) (*Session, error) {
 	if cfg.Fragment <= 0 {
 		cfg.Fragment = time.Second
 	}
-	s := &Session{cfg: cfg, obs: cfg.Observer, changed: make(chan struct{}, 1)}
-	if s.obs == nil {
-		s.obs = nopObserver{}
+	obs := cfg.Observer
+	if obs == nil {
+		obs = nopObserver{}
 	}
+	s := &Session{cfg: cfg, gate: &gate{next: obs}, changed: make(chan struct{}, 1)}
+	s.obs = s.gate
 	s.reason.Store(ReasonEnd)
 	if err := s.checkDisk(); err != nil {
 		return nil, err
@@ -193,6 +196,7 @@ func (s *Session) stopped(reason string, err error) {
 		s.mu.Unlock()
 		s.obs.Session(Event{Name: events.Stopped, Reason: reason, Err: err, Elapsed: time.Since(started),
 			Frames: st.VideoFrames, Skipped: st.SourceSkipped})
+		s.gate.close()
 	})
 }
 
@@ -443,6 +447,30 @@ func (s *Session) Snapshot() Snapshot {
 	}
 	return sn
 }
+
+// gate passes events on until it is closed (after stopped): stopped is
+// the last event of a run, even when a second signal leaves goroutines
+// behind it that are still finishing.
+type gate struct {
+	mu     sync.RWMutex
+	closed bool
+	next   Observer
+}
+
+func (g *gate) close() { g.mu.Lock(); g.closed = true; g.mu.Unlock() }
+
+func (g *gate) do(f func(Observer)) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if !g.closed {
+		f(g.next)
+	}
+}
+
+func (g *gate) Session(e Event)         { g.do(func(o Observer) { o.Session(e) }) }
+func (g *gate) Record(e record.Event)   { g.do(func(o Observer) { o.Record(e) }) }
+func (g *gate) Publish(e publish.Event) { g.do(func(o Observer) { o.Publish(e) }) }
+func (g *gate) Hook(e hooks.Event)      { g.do(func(o Observer) { o.Hook(e) }) }
 
 type nopObserver struct{}
 
