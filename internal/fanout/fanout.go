@@ -25,7 +25,15 @@ type Policy struct {
 	MaxDuration time.Duration
 	// MaxBytes bounds the payload bytes held.
 	MaxBytes int
+	// Stall is how long a sink may take nothing before WaitRoom stops
+	// waiting for it (it is connecting for too long, or stalled, and will
+	// shed instead). A publisher sets it to its write timeout, since a peer
+	// slower than that is recycled, not waited for. Default 5 s.
+	Stall time.Duration
 }
+
+// DefaultStall is Policy.Stall when it is not set.
+const DefaultStall = 5 * time.Second
 
 // Stats describe a queue at one instant.
 type Stats struct {
@@ -55,13 +63,35 @@ type Queue struct {
 	waitKey bool // shed incoming packets until the next video keyframe
 	st      Stats
 	notify  chan struct{}
-	// lastTake is when the sink last took a packet (unix ns): a sink that
-	// is draining its queue can be waited for, a stalled one cannot.
+	// drops is signalled whenever the queue drops a packet.
+	drops chan struct{}
+	// lastTake is when the sink last took a packet (unix ns), or when the
+	// queue was made: a sink that is draining its queue, or has just been
+	// added and is starting, can be waited for; a stalled one cannot.
 	lastTake atomic.Int64
+	hub      *Hub
+	timer    *time.Timer // NextUntil's, reused (one consumer)
 }
 
 func newQueue(name string, p Policy) *Queue {
-	return &Queue{name: name, policy: p, ring: make([]*media.Packet, 256), notify: make(chan struct{}, 1)}
+	if p.Stall <= 0 {
+		p.Stall = DefaultStall
+	}
+	q := &Queue{name: name, policy: p, ring: make([]*media.Packet, 256), notify: make(chan struct{}, 1), drops: make(chan struct{}, 1)}
+	q.lastTake.Store(time.Now().UnixNano())
+	return q
+}
+
+// Drops is signalled (coalesced) each time the queue drops packets: a
+// sink reports its loss from it while it is itself blocked, which is when
+// a queue sheds.
+func (q *Queue) Drops() <-chan struct{} { return q.drops }
+
+func (q *Queue) signalDrop() {
+	select {
+	case q.drops <- struct{}{}:
+	default:
+	}
 }
 
 // Name is the sink's name, for logs and status.
@@ -150,6 +180,7 @@ func (q *Queue) enforce() {
 }
 
 func (q *Queue) countDrop(p *media.Packet) {
+	q.signalDrop()
 	if p.Kind == media.Video {
 		q.st.DroppedVideo++
 	} else {
@@ -186,32 +217,90 @@ func (q *Queue) SkipToKeyframe() {
 	q.waitKey = true
 }
 
+// take removes the head; q.mu is held and q.n > 0.
+func (q *Queue) take() *media.Packet {
+	idx := q.head & (len(q.ring) - 1)
+	p := q.ring[idx]
+	q.ring[idx] = nil
+	q.head = (q.head + 1) & (len(q.ring) - 1)
+	q.n--
+	q.bytes -= len(p.Data)
+	q.st.DeliveredBytes += uint64(len(p.Data))
+	return p
+}
+
+// taken records that the sink took a packet, and tells a waiting WaitRoom.
+func (q *Queue) taken() {
+	q.lastTake.Store(time.Now().UnixNano())
+	if h := q.hub; h != nil && h.waiting.Load() > 0 {
+		select {
+		case h.room <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// TryNext returns the oldest queued packet if there is one, without waiting.
+func (q *Queue) TryNext() (*media.Packet, bool) {
+	q.mu.Lock()
+	if q.n == 0 {
+		q.mu.Unlock()
+		return nil, false
+	}
+	p := q.take()
+	q.mu.Unlock()
+	q.taken()
+	return p, true
+}
+
 // Next returns the oldest queued packet, waiting for one. It returns false
 // when the queue is closed and drained, or when ctx is done.
 func (q *Queue) Next(ctx context.Context) (*media.Packet, bool) {
+	p, ok, _ := q.NextUntil(ctx, time.Time{})
+	return p, ok
+}
+
+// NextUntil is Next that waits at most until deadline (zero: no limit);
+// timedOut says that it returned for that reason. One goroutine (the
+// queue's sink) calls Next, TryNext and NextUntil.
+func (q *Queue) NextUntil(ctx context.Context, deadline time.Time) (p *media.Packet, ok, timedOut bool) {
 	for {
 		q.mu.Lock()
 		if q.n > 0 {
-			idx := q.head & (len(q.ring) - 1)
-			p := q.ring[idx]
-			q.ring[idx] = nil
-			q.head = (q.head + 1) & (len(q.ring) - 1)
-			q.n--
-			q.bytes -= len(p.Data)
-			q.st.DeliveredBytes += uint64(len(p.Data))
+			p := q.take()
 			q.mu.Unlock()
-			q.lastTake.Store(time.Now().UnixNano())
-			return p, true
+			q.taken()
+			return p, true, false
 		}
 		closed := q.closed
 		q.mu.Unlock()
 		if closed {
-			return nil, false
+			return nil, false, false
+		}
+		var tc <-chan time.Time
+		if !deadline.IsZero() {
+			d := time.Until(deadline)
+			if d <= 0 {
+				return nil, false, true
+			}
+			if q.timer == nil {
+				q.timer = time.NewTimer(d)
+			} else {
+				q.timer.Reset(d)
+			}
+			tc = q.timer.C
 		}
 		select {
 		case <-q.notify:
 		case <-ctx.Done():
-			return nil, false
+			if q.timer != nil {
+				q.timer.Stop()
+			}
+			return nil, false, false
+		case <-tc:
+		}
+		if q.timer != nil {
+			q.timer.Stop()
 		}
 	}
 }
@@ -242,15 +331,22 @@ type Hub struct {
 	mu     sync.RWMutex
 	queues []*Queue
 	closed bool
+
+	// WaitRoom's: sinks signal room when they take a packet while it waits.
+	waitMu  sync.Mutex
+	waiting atomic.Int32
+	room    chan struct{}
+	timer   *time.Timer
 }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{} }
+func NewHub() *Hub { return &Hub{room: make(chan struct{}, 1)} }
 
 // Add registers a sink. A sink added late starts with the next packet; it
 // should SkipToKeyframe (or wait for one) before using it.
 func (h *Hub) Add(name string, p Policy) *Queue {
 	q := newQueue(name, p)
+	q.hub = h
 	h.mu.Lock()
 	if h.closed {
 		q.closed = true
@@ -297,68 +393,80 @@ func (h *Hub) Close() {
 	}
 }
 
-// drainingWithin: a sink that took a packet this recently is draining and
-// worth waiting for. It matches a publisher's write timeout (5 s): a peer
-// slower than that is recycled, not waited for.
-const drainingWithin = 5 * time.Second
-
 // LosslessHighWater is how much a lossless queue may hold before WaitRoom
 // waits for its sink.
 const LosslessHighWater = 8 << 20
 
 // congested reports whether the queue is past half its budget (a lossless
-// one: past LosslessHighWater) while its sink is actively draining it.
-func (q *Queue) congested(now int64) bool {
+// one: past LosslessHighWater) while its sink is draining it or starting.
+// wake is when a congested queue stops counting if its sink takes nothing.
+func (q *Queue) congested(now int64) (full bool, wake int64) {
 	last := q.lastTake.Load()
-	if last == 0 || now-last > int64(drainingWithin) {
-		return false // not draining (connecting, or stalled): nothing to wait for
+	wake = last + int64(q.policy.Stall)
+	if now >= wake {
+		return false, 0 // stalled, or connecting for too long: not waited for
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
-		return false
+		return false, 0
 	}
 	if q.policy.Lossless {
-		return q.bytes > LosslessHighWater
+		return q.bytes > LosslessHighWater, wake
 	}
 	return (q.policy.MaxBytes > 0 && q.bytes > q.policy.MaxBytes/2) ||
-		(q.policy.MaxDuration > 0 && q.duration() > q.policy.MaxDuration/2)
+		(q.policy.MaxDuration > 0 && q.duration() > q.policy.MaxDuration/2), wake
 }
 
 // WaitRoom gives backpressure to a source that can wait (a file read as
-// fast as possible): it blocks while any queue whose sink is draining holds
-// more than half its budget, so a fast source slows to its slowest live
-// sink instead of making it shed GOPs. A live source never calls it: a
-// camera cannot wait, and one sink must never delay another.
+// fast as possible): it blocks while any queue whose sink is draining (or
+// was just added and is starting: from the first packet on) holds more
+// than half its budget, so a fast source slows to its slowest live sink
+// instead of making it shed GOPs. A sink that takes nothing for its
+// Policy.Stall is not waited for. A live source never calls it: a camera
+// cannot wait, and one sink must never delay another. It wakes when a sink
+// takes a packet, not by polling.
 func (h *Hub) WaitRoom(ctx context.Context) error {
-	var t *time.Timer
+	h.waitMu.Lock()
+	defer h.waitMu.Unlock()
 	for {
+		// Announce the wait before looking, so that a take between the
+		// look and the select still signals.
+		h.waiting.Add(1)
 		now := time.Now().UnixNano()
 		full := false
+		var wake int64
 		h.mu.RLock()
 		for _, q := range h.queues {
-			if q.congested(now) {
+			if f, w := q.congested(now); f {
+				if !full || w < wake {
+					wake = w
+				}
 				full = true
-				break
 			}
 		}
 		h.mu.RUnlock()
 		if !full {
-			if t != nil {
-				t.Stop()
-			}
+			h.waiting.Add(-1)
 			return nil
 		}
-		if t == nil {
-			t = time.NewTimer(time.Millisecond)
+		d := time.Duration(wake - now)
+		if h.timer == nil {
+			h.timer = time.NewTimer(d)
 		} else {
-			t.Reset(time.Millisecond)
+			h.timer.Reset(d)
 		}
+		var err error
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+			err = ctx.Err()
+		case <-h.room:
+		case <-h.timer.C:
+		}
+		h.timer.Stop()
+		h.waiting.Add(-1)
+		if err != nil {
+			return err
 		}
 	}
 }

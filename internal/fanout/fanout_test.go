@@ -190,17 +190,19 @@ func BenchmarkPublishTwoSinks(b *testing.B) {
 	}
 }
 
-// WaitRoom slows a source that can wait to a sink that is draining, but
-// never waits for a sink that has stalled (or not started).
+// WaitRoom slows a source that can wait to a sink that is draining, from
+// the first packet on (the sink starts draining a while after it was
+// added, as a publisher does once connected), but never waits for a sink
+// that takes nothing for its Stall.
 func TestWaitRoom(t *testing.T) {
 	h := NewHub()
-	stalled := h.Add("stalled", Policy{MaxDuration: time.Second})
-	_ = stalled
-	slow := h.Add("slow", Policy{MaxDuration: time.Second})
+	stalled := h.Add("stalled", Policy{MaxDuration: time.Second, Stall: 300 * time.Millisecond})
+	slow := h.Add("slow", Policy{MaxDuration: time.Second, Stall: 5 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var maxHeld time.Duration
 	go func() {
+		time.Sleep(500 * time.Millisecond) // connecting
 		for {
 			if _, ok := slow.Next(ctx); !ok {
 				return
@@ -208,12 +210,6 @@ func TestWaitRoom(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
-	// Start once the sink is draining (a real publisher is connected by
-	// then): before its first take, nothing tells WaitRoom it will drain.
-	h.Publish(&media.Packet{Kind: media.Video, Key: true, PTS: -time.Second, DTS: -time.Second})
-	for slow.Stats().DeliveredBytes == 0 && slow.lastTake.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
 	for g := 0; g < 4; g++ {
 		for _, p := range gop(time.Duration(g)*time.Second, 30, 100) {
 			if err := h.WaitRoom(ctx); err != nil {
@@ -231,5 +227,26 @@ func TestWaitRoom(t *testing.T) {
 	if stalled.Stats().DroppedVideo == 0 {
 		t.Fatal("the stalled sink should shed GOPs, not hold the source")
 	}
+	select {
+	case <-stalled.Drops():
+	default:
+		t.Fatal("the stalled sink shed without signalling Drops")
+	}
 	h.Close()
+}
+
+// WaitRoom sleeps until a sink takes a packet: no polling, no allocation.
+func BenchmarkWaitRoomUncongested(b *testing.B) {
+	h := NewHub()
+	q := h.Add("d", Policy{MaxDuration: 4 * time.Second})
+	p := &media.Packet{Kind: media.Video, Key: true, Data: make([]byte, 100)}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := h.WaitRoom(ctx); err != nil {
+			b.Fatal(err)
+		}
+		h.Publish(p)
+		q.Next(ctx)
+	}
 }

@@ -1,40 +1,58 @@
 package publish
 
 import (
-	"encoding/binary"
-	"math"
 	"time"
-
-	flvtag "github.com/yutopp/go-flv/tag"
 
 	"github.com/livecap/livecap/internal/media"
 )
 
-// FLV tag bodies as RTMP carries them (video message type 9, audio 8).
+// FLV tag bodies as RTMP carries them (video message type 9, audio 8),
+// from the FLV specification v10.1, annex E.
 
 const (
 	flvVideoHeaderLen = 5 // frame type|codec, AVCPacketType, composition time (24 bit)
 	flvAudioHeaderLen = 2 // sound format|rate|size|type, AACPacketType
+
+	flvFrameKey   = 1
+	flvFrameInter = 2
+	flvCodecAVC   = 7
+	flvSoundAAC   = 10
+
+	flvAVCSequenceHeader = 0
+	flvAVCNALU           = 1
+	flvAACSequenceHeader = 0
+	flvAACRaw            = 1
 )
 
-// flvVideoHeader fills the 5-byte AVC video tag header. Composition time is
-// 0: our encoders emit no B-frames, so PTS == DTS.
-func flvVideoHeader(b []byte, key bool, pt flvtag.AVCPacketType) {
-	ft := flvtag.FrameTypeInterFrame
+// flvVideoHeader fills the 5-byte AVC video tag header; cts is the
+// composition time offset (PTS - DTS) in milliseconds.
+func flvVideoHeader(b []byte, key bool, pt byte, cts int32) {
+	ft := byte(flvFrameInter)
 	if key {
-		ft = flvtag.FrameTypeKeyFrame
+		ft = flvFrameKey
 	}
-	b[0] = byte(ft)<<4 | byte(flvtag.CodecIDAVC)
-	b[1] = byte(pt)
-	b[2], b[3], b[4] = 0, 0, 0
+	b[0] = ft<<4 | flvCodecAVC
+	b[1] = pt
+	b[2], b[3], b[4] = byte(cts>>16), byte(cts>>8), byte(cts)
+}
+
+// compositionTime is PTS - DTS of a video packet in milliseconds (rounded,
+// within FLV's signed 24 bits): non-zero for B-frames.
+func compositionTime(p *media.Packet) int32 {
+	d := p.PTS - p.DTS
+	ms := int64((d + time.Millisecond/2).Milliseconds())
+	if d < 0 {
+		ms = -int64((-d + time.Millisecond/2).Milliseconds())
+	}
+	return int32(max(min(ms, 1<<23-1), -(1 << 23)))
 }
 
 // flvAudioHeader fills the 2-byte AAC audio tag header. For AAC the rate,
 // size and type bits are fixed (44 kHz, 16 bit, stereo) by the FLV spec;
 // the real values come from the AudioSpecificConfig.
-func flvAudioHeader(b []byte, pt flvtag.AACPacketType) {
-	b[0] = byte(flvtag.SoundFormatAAC)<<4 | byte(flvtag.SoundRate44kHz)<<2 | byte(flvtag.SoundSize16Bit)<<1 | byte(flvtag.SoundTypeStereo)
-	b[1] = byte(pt)
+func flvAudioHeader(b []byte, pt byte) {
+	b[0] = flvSoundAAC<<4 | 3<<2 | 1<<1 | 1
+	b[1] = pt
 }
 
 // flvTimeline maps packets onto one RTMP connection's timeline: FLV time 0
@@ -100,63 +118,6 @@ func (t *flvTimeline) stamp(p *media.Packet) (ts uint32, ok bool) {
 	return ts, true
 }
 
-// AMF0 encoding of the few values RTMP commands and onMetaData need.
-
-func amfString(b []byte, s string) []byte {
-	b = append(b, 0x02)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
-	return append(b, s...)
-}
-
-func amfNumber(b []byte, f float64) []byte {
-	b = append(b, 0x00)
-	return binary.BigEndian.AppendUint64(b, math.Float64bits(f))
-}
-
-func amfBool(b []byte, v bool) []byte {
-	if v {
-		return append(b, 0x01, 1)
-	}
-	return append(b, 0x01, 0)
-}
-
-func amfNull(b []byte) []byte { return append(b, 0x05) }
-
-type amfProp struct {
-	k string
-	v any // string, float64, int, bool
-}
-
-func amfProps(b []byte, props []amfProp) []byte {
-	for _, p := range props {
-		b = binary.BigEndian.AppendUint16(b, uint16(len(p.k)))
-		b = append(b, p.k...)
-		switch v := p.v.(type) {
-		case string:
-			b = amfString(b, v)
-		case float64:
-			b = amfNumber(b, v)
-		case int:
-			b = amfNumber(b, float64(v))
-		case bool:
-			b = amfBool(b, v)
-		default:
-			b = amfNull(b)
-		}
-	}
-	return append(b, 0, 0, 0x09)
-}
-
-func amfObject(b []byte, props []amfProp) []byte {
-	return amfProps(append(b, 0x03), props)
-}
-
-func amfECMAArray(b []byte, props []amfProp) []byte {
-	b = append(b, 0x08)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(props)))
-	return amfProps(b, props)
-}
-
 // onMetaData is the @setDataFrame data message body that tells the server
 // (and every FLV it records) what the stream carries.
 func onMetaData(info media.StreamInfo) []byte {
@@ -164,12 +125,12 @@ func onMetaData(info media.StreamInfo) []byte {
 	if v := info.Video; v != nil {
 		props = append(props,
 			amfProp{"width", v.Width}, amfProp{"height", v.Height},
-			amfProp{"framerate", v.FPS}, amfProp{"videocodecid", int(flvtag.CodecIDAVC)},
+			amfProp{"framerate", v.FPS}, amfProp{"videocodecid", flvCodecAVC},
 			amfProp{"videodatarate", float64(v.Bitrate) / 1000})
 	}
 	if a := info.Audio; a != nil {
 		props = append(props,
-			amfProp{"audiocodecid", int(flvtag.SoundFormatAAC)},
+			amfProp{"audiocodecid", flvSoundAAC},
 			amfProp{"audiodatarate", float64(a.Bitrate) / 1000},
 			amfProp{"audiosamplerate", a.SampleRate}, amfProp{"audiosamplesize", 16},
 			amfProp{"stereo", a.Channels == 2})

@@ -1,7 +1,6 @@
 package publish
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -259,9 +258,9 @@ func FuzzFLVTag(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint16, first int64) {
 		defer watchdog()()
 		var out bytes.Buffer
-		cw := chunkWriter{w: bufio.NewWriterSize(&out, 4096), size: int(chunk) + 1}
-		var tl flvTimeline
-		var hdr [flvVideoHeaderLen]byte
+		s := &rtmpSession{msid: 1}
+		s.cw = chunkWriter{w: &out, size: int(chunk) + 1}
+		tl := &s.tl
 		type sentTag struct {
 			p  *media.Packet
 			ts uint32
@@ -277,15 +276,12 @@ func FuzzFLVTag(f *testing.F) {
 			if !ok {
 				continue
 			}
-			if err := cw.tag(1, &hdr, p, ts); err != nil {
+			if err := s.tag(p, ts); err != nil {
 				t.Fatal(err)
 			}
 			sent = append(sent, sentTag{p, ts})
 		}
-		if err := cw.w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		r := chunkReader{b: out.Bytes(), size: cw.size}
+		r := specReader{b: out.Bytes(), size: s.cw.size}
 		var lastV, lastA uint32
 		var haveV, haveA bool
 		for i, s := range sent {
@@ -331,9 +327,9 @@ func FuzzFLVTag(f *testing.F) {
 	})
 }
 
-// chunkReader parses the RTMP chunk stream our writer produces, from the
+// specReader parses the RTMP chunk stream our writer produces, from the
 // specification (RTMP 1.0, 5.3.1), independently of chunkWriter.
-type chunkReader struct {
+type specReader struct {
 	b    []byte
 	size int
 }
@@ -346,7 +342,7 @@ type chunkMsg struct {
 	body []byte
 }
 
-func (r *chunkReader) take(n int) ([]byte, error) {
+func (r *specReader) take(n int) ([]byte, error) {
 	if len(r.b) < n {
 		return nil, io.ErrUnexpectedEOF
 	}
@@ -355,7 +351,7 @@ func (r *chunkReader) take(n int) ([]byte, error) {
 	return b, nil
 }
 
-func (r *chunkReader) message() (chunkMsg, error) {
+func (r *specReader) message() (chunkMsg, error) {
 	var m chunkMsg
 	h, err := r.take(12)
 	if err != nil {

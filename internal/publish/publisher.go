@@ -7,9 +7,12 @@ package publish
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -33,8 +36,11 @@ import (
 // interval set too long; at 4 Mbit/s 4 s is 2 MB, so it only bites above
 // about 30 Mbit/s. Memory per destination never exceeds it (plus one GOP in
 // flight while it is being shed).
+//
+// Stall matches the default WriteTimeout: a sink slower than that is
+// recycled, so a source that can wait (--input --fast) stops waiting for it.
 func DefaultPolicy() fanout.Policy {
-	return fanout.Policy{MaxDuration: 4 * time.Second, MaxBytes: 16 << 20}
+	return fanout.Policy{MaxDuration: 4 * time.Second, MaxBytes: 16 << 20, Stall: 5 * time.Second}
 }
 
 // Backoff is the delay between connection attempts: Initial, doubling up to
@@ -121,6 +127,29 @@ type Options struct {
 	// write (flush included) that put its last byte on the socket: see
 	// Stats.Latency. Nil: no latency figures.
 	Clock media.Clock
+	// StableAfter is how long a connection must stay live before it
+	// counts as a success that resets the backoff and the attempt count,
+	// default 10 s. A server that accepts the publish and then drops it
+	// (nginx's "deny publish", a full ingest) is retried with growing
+	// delays and MaxAttempts applies to it.
+	StableAfter time.Duration
+	// Interleave bounds how long a packet waits for the other track to
+	// catch up, so that what goes on the wire is in DTS order across audio
+	// and video (an audio encoder that delivers 60 ms after the video of
+	// the same instant would otherwise make a server that syncs by arrival
+	// play audio late). Default 250 ms; negative: off.
+	Interleave time.Duration
+
+	// Test seams and tuning of the RTMP connection.
+
+	// Dial, when set, opens the TCP connection (default: net.Dialer).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// TLSConfig for rtmps (default: the system roots, ServerName = host).
+	TLSConfig *tls.Config
+	// SendBuffer, when > 0, sets SO_SNDBUF (with the default dialer): a
+	// stalled peer shows within seconds instead of after the kernel's
+	// multi-megabyte buffers fill.
+	SendBuffer int
 }
 
 // State of a destination.
@@ -198,6 +227,12 @@ func New(d *Destination, o Options) (Publisher, error) {
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 5 * time.Second
+	}
+	if o.StableAfter <= 0 {
+		o.StableAfter = 10 * time.Second
+	}
+	if o.Interleave == 0 {
+		o.Interleave = 250 * time.Millisecond
 	}
 	o.Backoff = o.Backoff.withDefaults()
 	p := &publisher{d: d, o: o, rate: meter.Rate{Window: 2 * time.Second}, log: o.Log.With().Str("destination", d.Redacted()).Logger(), wake: make(chan struct{}, 1)}
@@ -295,27 +330,42 @@ func (p *publisher) Run(ctx context.Context, q *fanout.Queue) error {
 	p.q = q
 	p.mu.Unlock()
 	defer p.setState(StateStopped)
+	wctx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { defer close(watched); p.watchDrops(wctx, q) }()
+	defer func() { stopWatch(); <-watched }()
+	il := newInterleaver(q, p.o.Info, p.o.Interleave)
 	failures := 0
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
 		p.setState(StateConnecting)
-		s, err := p.c.connect(ctx)
+		s, err := p.connect(ctx)
 		if err == nil {
-			failures = 0
-			err = p.stream(ctx, q, s)
+			t0 := time.Now()
+			err = p.stream(ctx, il, s)
 			if err == nil || ctx.Err() != nil {
 				return nil // ctx done or the queue ended
 			}
 			msg := p.d.scrub(err.Error())
 			p.log.Warn().Str("error", msg).Msg("destination lost")
 			p.emit(Event{Type: EventLost, Error: msg})
+			if live := time.Since(t0); live >= p.o.StableAfter {
+				failures = 0
+			} else {
+				// Accepted, then dropped within StableAfter: a failed
+				// attempt like any other, so the backoff grows.
+				failures++
+				err = fmt.Errorf("%s (the connection lasted %v)", msg, live.Round(time.Millisecond))
+			}
 		} else {
 			if ctx.Err() != nil {
 				return nil
 			}
 			failures++
+		}
+		if failures > 0 {
 			msg := p.d.scrub(err.Error())
 			p.mu.Lock()
 			p.lastErr = msg
@@ -358,9 +408,66 @@ func (p *publisher) Run(ctx context.Context, q *fanout.Queue) error {
 	}
 }
 
+// panicError turns a panic in a destination's code into that destination's
+// error: logged with its stack (redacted), retried like any failure. A
+// destination never takes the process down.
+func (p *publisher) panicError(where string, r any) error {
+	msg := p.d.scrub(fmt.Sprint(r))
+	p.log.Error().Str("panic", msg).Str("stack", p.d.scrub(string(debug.Stack()))).Msg("destination failed with a panic; it is restarted")
+	return fmt.Errorf("internal error while %s: %s", where, msg)
+}
+
+func (p *publisher) connect(ctx context.Context) (s session, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, p.panicError("connecting", r)
+		}
+	}()
+	return p.c.connect(ctx)
+}
+
+// watchDrops reports a queue's losses as they happen (at most once a
+// second): a queue sheds while its sink is blocked, so the sink's own
+// goroutine cannot be the one to tell.
+func (p *publisher) watchDrops(ctx context.Context, q *fanout.Queue) {
+	defer func() {
+		if r := recover(); r != nil {
+			_ = p.panicError("reporting drops", r)
+		}
+	}()
+	var lastV, lastA uint64
+	report := func() {
+		st := q.Stats()
+		if st.DroppedVideo != lastV || st.DroppedAudio != lastA {
+			lastV, lastA = st.DroppedVideo, st.DroppedAudio
+			p.log.Warn().Uint64("video", st.DroppedVideo).Uint64("audio", st.DroppedAudio).Msg("frames dropped")
+			p.emit(Event{Type: EventFramesDropped, DroppedVideo: st.DroppedVideo, DroppedAudio: st.DroppedAudio})
+		}
+	}
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			report()
+			return
+		case <-q.Drops():
+		}
+		report()
+		t.Reset(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			report()
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // stream pumps the queue into one live session. It returns nil when ctx is
 // done or the queue ended, an error when the connection failed.
-func (p *publisher) stream(ctx context.Context, q *fanout.Queue, s session) error {
+func (p *publisher) stream(ctx context.Context, il *interleaver, s session) (err error) {
 	p.mu.Lock()
 	p.cur = s
 	p.state = StateLive
@@ -371,6 +478,9 @@ func (p *publisher) stream(ctx context.Context, q *fanout.Queue, s session) erro
 	p.connected = true
 	p.mu.Unlock()
 	defer func() {
+		if r := recover(); r != nil {
+			err = p.panicError("streaming", r)
+		}
 		s.close()
 		p.mu.Lock()
 		p.bytesPrev += s.sent()
@@ -391,15 +501,13 @@ func (p *publisher) stream(ctx context.Context, q *fanout.Queue, s session) erro
 
 	// Media resumes on a keyframe: drop the partial GOP at the head, and
 	// ask for a fresh IDR so that the wait is one frame, not one GOP.
-	q.SkipToKeyframe()
+	il.skipToKeyframe()
 	if p.o.Keyframes != nil {
 		p.o.Keyframes.RequestKeyframe(0)
 	}
-	st := q.Stats()
-	lastDropV, lastDropA := st.DroppedVideo, st.DroppedAudio
 	clk := p.o.Clock
 	for {
-		pk, ok := q.Next(ctx)
+		pk, ok := il.next(ctx)
 		if !ok {
 			return nil
 		}
@@ -418,14 +526,6 @@ func (p *publisher) stream(ctx context.Context, q *fanout.Queue, s session) erro
 			t1 := clk.Now()
 			p.latency.Record(t1 - pk.Encoded)
 			p.writeLatency.Record(t1 - t0)
-		}
-		if pk.Kind == media.Video && pk.Key {
-			// Report drops once per GOP, not per packet.
-			st := q.Stats()
-			if st.DroppedVideo != lastDropV || st.DroppedAudio != lastDropA {
-				lastDropV, lastDropA = st.DroppedVideo, st.DroppedAudio
-				p.emit(Event{Type: EventFramesDropped, DroppedVideo: st.DroppedVideo, DroppedAudio: st.DroppedAudio})
-			}
 		}
 	}
 }

@@ -9,31 +9,20 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	amf0 "github.com/yutopp/go-amf0"
-	flvtag "github.com/yutopp/go-flv/tag"
-	rtmp "github.com/yutopp/go-rtmp"
-	"github.com/yutopp/go-rtmp/handshake"
-	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"github.com/livecap/livecap/internal/h264"
 	"github.com/livecap/livecap/internal/media"
 )
 
-// Why not go-rtmp's ClientConn: its Connect and CreateStream wait on
-// context.TODO() for a reply that never comes when the server hangs up (an
-// unknown application): even after we close the connection, the goroutine
-// stays blocked forever, one leak per reconnect attempt. Its data streams
-// have no state handler, so onStatus (the only way to learn that a publish
-// was refused) is dropped, and each Write waits a fixed 5 s per chunk on a
-// scheduler goroutine. So we own the net.Conn (deadlines, single writer, no
-// leak) and use go-rtmp's exported layers: the handshake, and the chunk
-// stream reader and message decoder for what the server sends. Writing
-// chunks is a few lines (below) and lets a media payload go to the socket
-// without being copied into a message buffer first.
+// Why not a client library's connection: go-rtmp's ClientConn waits on
+// context.TODO() for replies that never come when a server hangs up, drops
+// onStatus (the only way to learn that a publish was refused) and writes
+// through a scheduler goroutine. So we own the net.Conn (deadlines, one
+// writer, no leak) and the chunk layer (rtmp_chunk.go).
 
 const (
 	rtmpChunkSize = 4096
@@ -46,22 +35,18 @@ const (
 	csidVideo   = 6
 
 	msgSetChunkSize = 1
+	msgAbort        = 2
 	msgUserCtrl     = 4
 	msgAudio        = 8
 	msgVideo        = 9
+	msgCommandAMF3  = 17
 	msgDataAMF0     = 18
 	msgCommandAMF0  = 20
+	msgAggregate    = 22
 
 	// rtmpMaxMessage: a message length is a 24-bit field.
 	rtmpMaxMessage = 1<<24 - 1
 )
-
-// testTLSConfig lets tests point rtmps at a local TLS terminator.
-var testTLSConfig *tls.Config
-
-// testSendBuffer, when > 0, sets SO_SNDBUF so tests see a stalled peer
-// within seconds instead of after the kernel's multi-megabyte buffers fill.
-var testSendBuffer int
 
 type rtmpConnector struct {
 	d *Destination
@@ -71,7 +56,7 @@ type rtmpConnector struct {
 // rtmpCmd is a command message from the server, its AMF0 values decoded.
 type rtmpCmd struct {
 	name string
-	txn  int64
+	txn  float64
 	args []any
 }
 
@@ -90,7 +75,8 @@ func (c rtmpCmd) info() (level, code, desc string) {
 type rtmpSession struct {
 	d    *Destination
 	o    *Options
-	conn net.Conn
+	conn net.Conn // what we read and write (TLS or TCP)
+	tcp  net.Conn // the TCP connection under it
 	cw   chunkWriter
 	msid uint32
 
@@ -99,6 +85,7 @@ type rtmpSession struct {
 	dead    chan struct{} // closed when the read loop ends
 	readErr error
 	closeMu sync.Once
+	broken  atomic.Bool // a write failed: close with a reset
 
 	bytes atomic.Uint64
 
@@ -106,42 +93,66 @@ type rtmpSession struct {
 	hdr [flvVideoHeaderLen]byte
 }
 
+func (c *rtmpConnector) dial(ctx context.Context) (tcp, conn net.Conn, err error) {
+	d, o := c.d, c.o
+	dial := o.Dial
+	if dial == nil {
+		nd := &net.Dialer{}
+		if o.SendBuffer > 0 {
+			nd.Control = setSendBuffer(o.SendBuffer)
+		}
+		dial = nd.DialContext
+	}
+	tcp, err = dial(ctx, "tcp", d.hostPort())
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to %s: %s", d.hostPort(), d.scrub(err.Error()))
+	}
+	if d.Scheme != "rtmps" {
+		return tcp, tcp, nil
+	}
+	cfg := &tls.Config{ServerName: d.Host}
+	if o.TLSConfig != nil {
+		cfg = o.TLSConfig.Clone()
+	}
+	tc := tls.Client(tcp, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = tcp.Close()
+		return nil, nil, fmt.Errorf("tls handshake with %s: %s", d.hostPort(), d.scrub(err.Error()))
+	}
+	return tcp, tc, nil
+}
+
 func (c *rtmpConnector) connect(ctx context.Context) (session, error) {
 	d := c.d
 	deadline := time.Now().Add(c.o.ConnectTimeout)
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	nd := &net.Dialer{}
-	if testSendBuffer > 0 {
-		nd.Control = setSendBuffer(testSendBuffer)
-	}
-	var conn net.Conn
-	var err error
-	if d.Scheme == "rtmps" {
-		cfg := &tls.Config{ServerName: d.Host}
-		if testTLSConfig != nil {
-			cfg = testTLSConfig.Clone()
-		}
-		conn, err = (&tls.Dialer{NetDialer: nd, Config: cfg}).DialContext(dctx, "tcp", d.hostPort())
-	} else {
-		conn, err = nd.DialContext(dctx, "tcp", d.hostPort())
-	}
+	tcp, conn, err := c.dial(dctx)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", d.hostPort(), err)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
 	}
 	s := &rtmpSession{
-		d: d, o: c.o, conn: conn,
+		d: d, o: c.o, conn: conn, tcp: tcp,
 		cmds:  make(chan rtmpCmd, 16),
 		pings: make(chan uint32, 4),
 		dead:  make(chan struct{}),
 	}
-	s.cw = chunkWriter{w: bufio.NewWriterSize(&countingWriter{w: conn, n: &s.bytes}, 64<<10), size: 128}
+	var w io.Writer = conn
+	if conn != tcp {
+		// TLS: one record per message, not one per chunk slice.
+		w = bufio.NewWriterSize(conn, 64<<10)
+	}
+	s.cw = chunkWriter{w: w, size: 128}
 	// The connection's deadline bounds every blocking step of the set-up;
 	// cancelling ctx closes it, which unblocks them as well.
 	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(dctx, func() { _ = conn.Close() })
 	defer stop()
 	if err := s.setup(dctx); err != nil {
+		s.broken.Store(true)
 		s.close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -167,7 +178,7 @@ func isTimeout(err error) bool {
 func (s *rtmpSession) setup(ctx context.Context) error {
 	d := s.d
 	br := bufio.NewReaderSize(s.conn, 16<<10)
-	if err := handshake.HandshakeWithServer(br, s.conn, &handshake.Config{}); err != nil {
+	if err := rtmpHandshake(br, s.conn); err != nil {
 		return fmt.Errorf("rtmp handshake with %s: %s", d.hostPort(), d.scrub(err.Error()))
 	}
 	go s.readLoop(br)
@@ -176,7 +187,7 @@ func (s *rtmpSession) setup(ctx context.Context) error {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], rtmpChunkSize)
 	if err := s.cw.message(csidControl, msgSetChunkSize, 0, 0, nil, b[:]); err != nil {
-		return err
+		return s.writeErr(err)
 	}
 	s.cw.size = rtmpChunkSize
 
@@ -222,7 +233,7 @@ func (s *rtmpSession) setup(ctx context.Context) error {
 		return fmt.Errorf("rtmp server refused createStream")
 	}
 	for _, a := range r.args {
-		if f, ok := a.(float64); ok {
+		if f, ok := a.(float64); ok && f >= 1 && f < 1<<32 {
 			s.msid = uint32(f)
 		}
 	}
@@ -235,7 +246,7 @@ func (s *rtmpSession) setup(ctx context.Context) error {
 	m = amfString(amfNull(m), name)
 	m = amfString(m, "live")
 	if err := s.cw.message(csidCommand, msgCommandAMF0, 0, s.msid, nil, m); err != nil {
-		return err
+		return s.writeErr(err)
 	}
 	if err := s.flush(); err != nil {
 		return err
@@ -245,15 +256,24 @@ func (s *rtmpSession) setup(ctx context.Context) error {
 			return false
 		}
 		_, code, _ := c.info()
-		return len(code) > 17 && code[:17] == "NetStream.Publish" || code == "NetStream.Failed"
+		return strings.HasPrefix(code, "NetStream.Publish") || code == "NetStream.Failed"
 	})
 	if err != nil {
 		return err
 	}
 	if level, code, desc := r.info(); code != "NetStream.Publish.Start" || level == "error" {
-		return fmt.Errorf("rtmp server refused to publish on %s: %s %s", d.Redacted(), code, d.scrub(desc))
+		return s.refused(code, desc)
 	}
 	return s.sendHeaders()
+}
+
+// refused names a publish refusal.
+func (s *rtmpSession) refused(code, desc string) error {
+	what := "refused to publish"
+	if code == "NetStream.Publish.BadName" || strings.Contains(strings.ToLower(desc), "already publishing") {
+		what = "refused to publish: the stream key is already being published (another encoder, or our previous connection not gone yet)"
+	}
+	return fmt.Errorf("rtmp server %s on %s: %s %s", what, s.d.Redacted(), code, s.d.scrub(desc))
 }
 
 // sendHeaders sends onMetaData and the AVC/AAC sequence headers at time 0,
@@ -261,23 +281,23 @@ func (s *rtmpSession) setup(ctx context.Context) error {
 func (s *rtmpSession) sendHeaders() error {
 	info := s.o.Info
 	if err := s.cw.message(csidData, msgDataAMF0, 0, s.msid, nil, onMetaData(info)); err != nil {
-		return err
+		return s.writeErr(err)
 	}
 	if v := info.Video; v != nil {
 		var h [flvVideoHeaderLen]byte
-		flvVideoHeader(h[:], true, flvtag.AVCPacketTypeSequenceHeader)
+		flvVideoHeader(h[:], true, flvAVCSequenceHeader, 0)
 		if len(v.SPS) < 4 || len(v.PPS) == 0 {
 			return fmt.Errorf("video config has no SPS/PPS")
 		}
 		if err := s.cw.message(csidVideo, msgVideo, 0, s.msid, h[:], h264.DecoderConfig(v.SPS, v.PPS)); err != nil {
-			return err
+			return s.writeErr(err)
 		}
 	}
 	if a := info.Audio; a != nil {
 		var h [flvAudioHeaderLen]byte
-		flvAudioHeader(h[:], flvtag.AACPacketTypeSequenceHeader)
+		flvAudioHeader(h[:], flvAACSequenceHeader)
 		if err := s.cw.message(csidAudio, msgAudio, 0, s.msid, h[:], a.ASC); err != nil {
-			return err
+			return s.writeErr(err)
 		}
 	}
 	return s.flush()
@@ -285,16 +305,27 @@ func (s *rtmpSession) sendHeaders() error {
 
 func (s *rtmpSession) send(csid int, typ byte, ts uint32, body []byte) error {
 	if err := s.cw.message(csid, typ, ts, 0, nil, body); err != nil {
-		return err
+		return s.writeErr(err)
 	}
 	return s.flush()
 }
 
 func (s *rtmpSession) flush() error {
-	if err := s.cw.w.Flush(); err != nil {
-		return fmt.Errorf("rtmp write to %s: %s", s.d.hostPort(), s.d.scrub(err.Error()))
+	err := s.cw.flush()
+	s.bytes.Store(s.cw.n)
+	if err != nil {
+		return s.writeErr(err)
 	}
 	return nil
+}
+
+func (s *rtmpSession) writeErr(err error) error {
+	s.bytes.Store(s.cw.n)
+	s.broken.Store(true)
+	if isTimeout(err) {
+		return fmt.Errorf("rtmp %s: the server has not read anything for %v", s.d.hostPort(), s.o.WriteTimeout)
+	}
+	return fmt.Errorf("rtmp write to %s: %s", s.d.hostPort(), s.d.scrub(err.Error()))
 }
 
 // await waits for the server's answer to a command. A server that hangs up
@@ -309,6 +340,9 @@ func (s *rtmpSession) await(ctx context.Context, what string, match func(rtmpCmd
 			}
 			if c.name == "_error" || c.name == "onStatus" {
 				if level, code, desc := c.info(); level == "error" {
+					if what == "publish" {
+						return c, s.refused(code, desc)
+					}
 					return c, fmt.Errorf("rtmp server refused %s: %s %s", what, code, s.d.scrub(desc))
 				}
 			}
@@ -322,81 +356,134 @@ func (s *rtmpSession) await(ctx context.Context, what string, match func(rtmpCmd
 				continue
 			default:
 			}
-			reason := "the server closed the connection"
-			if isTimeout(s.readErr) {
-				reason = "no answer"
-			}
-			hint := ""
-			if what == "connect" {
-				hint = fmt.Sprintf(" (is the application %q right?)", s.d.App)
-			} else if what == "publish" {
-				hint = " (is the stream key right, or already in use?)"
-			}
-			return rtmpCmd{}, fmt.Errorf("rtmp %s on %s: %s%s", what, s.d.Redacted(), reason, hint)
+			return rtmpCmd{}, fmt.Errorf("rtmp %s on %s: %s", what, s.d.Redacted(), s.hangupText(what))
 		case <-ctx.Done():
 			return rtmpCmd{}, ctx.Err()
 		}
 	}
 }
 
+// hangupText says why the read side ended while waiting for what.
+func (s *rtmpSession) hangupText(what string) string {
+	err := s.readErr
+	switch {
+	case errors.Is(err, errProtocol):
+		return s.d.scrub(err.Error())
+	case isTimeout(err):
+		return "no answer"
+	case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed):
+		return s.d.scrub(err.Error())
+	}
+	switch what {
+	case "connect":
+		return fmt.Sprintf("the server closed the connection instead of answering connect (is the application %q right?)", s.d.App)
+	case "publish":
+		return "the server closed the connection instead of answering publish: it refused the stream (publishing not allowed from here, a wrong stream key, or the key already in use)"
+	}
+	return "the server closed the connection"
+}
+
 // readLoop reads what the server sends for the whole connection. It never
 // writes: pings are answered by the writer (write), the only goroutine that
-// touches the outgoing side.
+// touches the outgoing side. A panic here (there should be none: the reader
+// is fuzzed) ends this connection with an error, never the process.
 func (s *rtmpSession) readLoop(br *bufio.Reader) {
 	defer close(s.dead)
-	cs := rtmp.NewChunkStreamer(br, io.Discard, nil)
-	defer cs.Close()
-	var cm rtmp.ChunkMessage
+	defer func() {
+		if r := recover(); r != nil {
+			s.readErr = fmt.Errorf("%w: reading it failed (%v)", errProtocol, r)
+			s.close()
+		}
+	}()
+	cr := newChunkReader(br)
 	for {
-		_, _, err := cs.Read(&cm)
+		m, err := cr.next()
 		if err != nil {
 			s.readErr = err
 			return
 		}
-		switch m := cm.Message.(type) {
-		case *rtmpmsg.SetChunkSize:
-			if err := cs.PeerState().SetChunkSize(m.ChunkSize); err != nil {
-				s.readErr = err
-				return
-			}
-		case *rtmpmsg.UserCtrl:
-			if p, ok := m.Event.(*rtmpmsg.UserCtrlEventPingRequest); ok {
-				select {
-				case s.pings <- p.Timestamp:
-				default:
-				}
-			}
-		case *rtmpmsg.CommandMessage:
-			c := rtmpCmd{name: m.CommandName, txn: m.TransactionID}
-			dec := amf0.NewDecoder(m.Body)
-			for {
-				var v any
-				if dec.Decode(&v) != nil {
-					break
-				}
-				c.args = append(c.args, v)
-			}
+		s.handle(m)
+	}
+}
+
+// handle acts on one message from the server.
+func (s *rtmpSession) handle(m rtmpMsg) {
+	switch m.typ {
+	case msgUserCtrl:
+		if len(m.body) >= 6 && binary.BigEndian.Uint16(m.body) == 6 { // PingRequest
 			select {
-			case s.cmds <- c:
-			default: // nobody is waiting for commands once live
+			case s.pings <- binary.BigEndian.Uint32(m.body[2:]):
+			default:
 			}
+		}
+	case msgCommandAMF3, msgCommandAMF0:
+		body := m.body
+		if m.typ == msgCommandAMF3 && len(body) > 0 {
+			body = body[1:] // a format byte, then AMF0
+		}
+		c, ok := decodeCommand(body)
+		if !ok {
+			// Not decodable: skipped, as FFmpeg and OBS do. The replies
+			// we wait for are well-formed on every server we know.
+			s.o.Log.Debug().Str("destination", s.d.Redacted()).Int("bytes", len(m.body)).Msg("rtmp: skipped a command message that does not decode")
+			return
+		}
+		select {
+		case s.cmds <- c:
+		default: // nobody is waiting for commands once live
 		}
 	}
 }
 
+// decodeCommand decodes a command: its name, a transaction id if there is
+// one (ffmpeg -listen sends onFCPublish without), and the values after.
+func decodeCommand(b []byte) (rtmpCmd, bool) {
+	d := amfDecoder{b: b}
+	vals, _ := d.decodeAll()
+	if len(vals) == 0 {
+		return rtmpCmd{}, false
+	}
+	name, ok := vals[0].(string)
+	if !ok {
+		return rtmpCmd{}, false
+	}
+	c := rtmpCmd{name: name}
+	vals = vals[1:]
+	if len(vals) > 0 {
+		if t, ok := vals[0].(float64); ok {
+			c.txn, vals = t, vals[1:]
+		}
+	}
+	c.args = vals
+	return c, true
+}
+
 func (s *rtmpSession) sent() uint64 { return s.bytes.Load() }
 
+// close ends the connection: gracefully after a clean stop, so that the
+// server gets everything sent; with a TCP reset (SO_LINGER 0) when the
+// connection failed or stalled, so that the kernel does not go on sending
+// stale media to the server behind the next connection.
 func (s *rtmpSession) close() {
-	s.closeMu.Do(func() { _ = s.conn.Close() })
+	s.closeMu.Do(func() {
+		if s.broken.Load() {
+			if tc, ok := s.tcp.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			_ = s.tcp.Close()
+		}
+		_ = s.conn.Close()
+	})
 }
 
 // write sends one packet as an FLV tag on this connection's timeline.
 func (s *rtmpSession) write(p *media.Packet) (bool, error) {
 	select {
 	case <-s.dead:
+		s.broken.Store(true)
 		msg := "the server closed the connection"
-		if s.readErr != nil && !errors.Is(s.readErr, io.EOF) {
-			msg = s.d.scrub(s.readErr.Error())
+		if err := s.readErr; err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			msg = s.d.scrub(err.Error())
 		}
 		return false, fmt.Errorf("rtmp %s: %s", s.d.hostPort(), msg)
 	default:
@@ -409,7 +496,6 @@ func (s *rtmpSession) write(p *media.Packet) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	var err error
 	// One deadline per packet: a peer that stops reading is detected
 	// after WriteTimeout, and the connection recycled.
 	_ = s.conn.SetWriteDeadline(time.Now().Add(s.o.WriteTimeout))
@@ -418,100 +504,26 @@ func (s *rtmpSession) write(p *media.Packet) (bool, error) {
 		var b [6]byte
 		binary.BigEndian.PutUint16(b[:], 7) // PingResponse
 		binary.BigEndian.PutUint32(b[2:], t)
-		err = s.cw.message(csidControl, msgUserCtrl, 0, 0, nil, b[:])
+		if err := s.cw.message(csidControl, msgUserCtrl, 0, 0, nil, b[:]); err != nil {
+			return false, s.writeErr(err)
+		}
 	default:
 	}
-	if err == nil {
-		err = s.cw.tag(s.msid, &s.hdr, p, ts)
+	if err := s.tag(p, ts); err != nil {
+		return false, s.writeErr(err)
 	}
-	if err == nil {
-		err = s.cw.w.Flush()
-	}
-	if err != nil {
-		if isTimeout(err) {
-			return false, fmt.Errorf("rtmp %s: the server has not read anything for %v", s.d.hostPort(), s.o.WriteTimeout)
-		}
-		return false, fmt.Errorf("rtmp write to %s: %s", s.d.hostPort(), s.d.scrub(err.Error()))
+	if err := s.flush(); err != nil {
+		return false, err
 	}
 	return true, nil
 }
 
-// chunkWriter splits messages into RTMP chunks: a type 0 header on the
-// first chunk (simple and always correct), type 3 on the rest.
-type chunkWriter struct {
-	w    *bufio.Writer
-	size int
-	h    [16]byte
-}
-
-// message writes one message whose body is head followed by body (so an
-// FLV tag header and a shared packet payload go out without a copy).
-func (c *chunkWriter) message(csid int, typ byte, ts uint32, msid uint32, head, body []byte) error {
-	n := len(head) + len(body)
-	if n > rtmpMaxMessage {
-		// The length field is 24 bits: a longer message would desync the
-		// chunk stream for good.
-		return fmt.Errorf("rtmp message of %d bytes is over the protocol's %d", n, rtmpMaxMessage)
-	}
-	ext := ts >= 0xFFFFFF
-	h := c.h[:0]
-	h = append(h, byte(csid)) // fmt 0
-	t := ts
-	if ext {
-		t = 0xFFFFFF
-	}
-	h = append(h, byte(t>>16), byte(t>>8), byte(t), byte(n>>16), byte(n>>8), byte(n), typ)
-	h = binary.LittleEndian.AppendUint32(h, msid)
-	if ext {
-		h = binary.BigEndian.AppendUint32(h, ts)
-	}
-	if _, err := c.w.Write(h); err != nil {
-		return err
-	}
-	// Continuation header: type 3, repeating the extended timestamp as
-	// nginx and FFmpeg expect.
-	cont := c.h[:1]
-	cont[0] = 0xC0 | byte(csid)
-	if ext {
-		cont = binary.BigEndian.AppendUint32(cont, ts)
-	}
-	left := c.size
-	for _, part := range [2][]byte{head, body} {
-		for len(part) > 0 {
-			if left == 0 {
-				if _, err := c.w.Write(cont); err != nil {
-					return err
-				}
-				left = c.size
-			}
-			k := min(left, len(part))
-			if _, err := c.w.Write(part[:k]); err != nil {
-				return err
-			}
-			part = part[k:]
-			left -= k
-		}
-	}
-	return nil
-}
-
 // tag writes one media packet as an FLV tag message at RTMP time ts.
-func (c *chunkWriter) tag(msid uint32, hdr *[flvVideoHeaderLen]byte, p *media.Packet, ts uint32) error {
+func (s *rtmpSession) tag(p *media.Packet, ts uint32) error {
 	if p.Kind == media.Video {
-		flvVideoHeader(hdr[:], p.Key, flvtag.AVCPacketTypeNALU)
-		return c.message(csidVideo, msgVideo, ts, msid, hdr[:], p.Data)
+		flvVideoHeader(s.hdr[:], p.Key, flvAVCNALU, compositionTime(p))
+		return s.cw.message(csidVideo, msgVideo, ts, s.msid, s.hdr[:], p.Data)
 	}
-	flvAudioHeader(hdr[:flvAudioHeaderLen], flvtag.AACPacketTypeRaw)
-	return c.message(csidAudio, msgAudio, ts, msid, hdr[:flvAudioHeaderLen], p.Data)
-}
-
-type countingWriter struct {
-	w io.Writer
-	n *atomic.Uint64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n.Add(uint64(n))
-	return n, err
+	flvAudioHeader(s.hdr[:flvAudioHeaderLen], flvAACRaw)
+	return s.cw.message(csidAudio, msgAudio, ts, s.msid, s.hdr[:flvAudioHeaderLen], p.Data)
 }

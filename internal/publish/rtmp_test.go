@@ -110,10 +110,8 @@ func TestRTMPStalledPeer(t *testing.T) {
 	ng := testpeers.StartNginx(t)
 	px := testpeers.StartProxy(t, ng.Port)
 	pk := testpeers.MakePackets(t, int(stall/time.Second)+8)
-	testSendBuffer = 32 << 10
-	defer func() { testSendBuffer = 0 }()
 	url := strings.Replace(ng.URL(rtmpKey), ":"+itoa(ng.Port)+"/", ":"+itoa(px.Port)+"/", 1)
-	h := start(t, pk, url, Options{WriteTimeout: 3 * time.Second, ConnectTimeout: 3 * time.Second})
+	h := start(t, pk, url, Options{WriteTimeout: 3 * time.Second, ConnectTimeout: 3 * time.Second, SendBuffer: 32 << 10})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	maxQueued := 0

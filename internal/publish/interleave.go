@@ -1,0 +1,139 @@
+package publish
+
+import (
+	"context"
+	"time"
+
+	"github.com/livecap/livecap/internal/fanout"
+	"github.com/livecap/livecap/internal/media"
+)
+
+// interleaver puts a destination's packets on the wire in DTS order across
+// audio and video. Encoders deliver each track in order but not the tracks
+// against each other: a live AAC encoder hands over a frame some 60 ms
+// after the video frame of the same instant, and a server that syncs by
+// arrival (MediaMTX re-serving RTSP) then plays audio that late. So a
+// packet waits until the other track has one at least as late, or until
+// it has waited window (a track that stalls or ends must not hold the
+// other back). It takes from the queue only what it needs to decide, so
+// the backlog stays in the queue, where the shedding policy sees it.
+// Every protocol gets it: it sits between the queue and the session.
+type interleaver struct {
+	q      *fanout.Queue
+	window time.Duration // < 0: off
+	both   bool          // the stream has audio and video
+	pend   [2]ilFIFO     // by media.Kind
+	closed bool
+}
+
+type ilEntry struct {
+	p  *media.Packet
+	at time.Time
+}
+
+// ilFIFO is a queue that reuses its array: no allocation once warm.
+type ilFIFO struct {
+	e    []ilEntry
+	head int
+}
+
+func (f *ilFIFO) len() int       { return len(f.e) - f.head }
+func (f *ilFIFO) peek() ilEntry  { return f.e[f.head] }
+func (f *ilFIFO) push(e ilEntry) { f.e = append(f.e, e) }
+func (f *ilFIFO) pop() *media.Packet {
+	p := f.e[f.head].p
+	f.e[f.head] = ilEntry{}
+	if f.head++; f.head == len(f.e) {
+		f.e, f.head = f.e[:0], 0
+	}
+	return p
+}
+
+func newInterleaver(q *fanout.Queue, info media.StreamInfo, window time.Duration) *interleaver {
+	return &interleaver{q: q, window: window, both: info.Audio != nil && info.Video != nil}
+}
+
+func (il *interleaver) push(p *media.Packet, now time.Time) {
+	k := 0
+	if p.Kind == media.Audio {
+		k = 1
+	}
+	il.pend[k].push(ilEntry{p, now})
+}
+
+// pop returns the pending packet with the lowest DTS (video first on a tie).
+func (il *interleaver) pop() *media.Packet {
+	v, a := &il.pend[0], &il.pend[1]
+	switch {
+	case v.len() == 0:
+		return a.pop()
+	case a.len() == 0:
+		return v.pop()
+	case a.peek().p.DTS < v.peek().p.DTS:
+		return a.pop()
+	default:
+		return v.pop()
+	}
+}
+
+// skipToKeyframe is the queue's, after a reconnect.
+func (il *interleaver) skipToKeyframe() { il.q.SkipToKeyframe() }
+
+// next returns the next packet to send, in DTS order within the window. It
+// returns false when the queue ended and everything pending went out, or
+// when ctx is done.
+func (il *interleaver) next(ctx context.Context) (*media.Packet, bool) {
+	if il.window < 0 || !il.both {
+		if n := il.pend[0].len() + il.pend[1].len(); n > 0 {
+			return il.pop(), true
+		}
+		return il.q.Next(ctx)
+	}
+	for {
+		now := time.Now()
+		// Take what is queued until both tracks have a candidate.
+		for il.pend[0].len() == 0 || il.pend[1].len() == 0 {
+			p, ok := il.q.TryNext()
+			if !ok {
+				break
+			}
+			il.push(p, now)
+		}
+		nv, na := il.pend[0].len(), il.pend[1].len()
+		switch {
+		case nv > 0 && na > 0, il.closed && nv+na > 0:
+			return il.pop(), true
+		case nv+na > 0:
+			k := 0
+			if na > 0 {
+				k = 1
+			}
+			deadline := il.pend[k].peek().at.Add(il.window)
+			if !now.Before(deadline) {
+				return il.pop(), true // the other track is late beyond the window
+			}
+			p, ok, timedOut := il.q.NextUntil(ctx, deadline)
+			switch {
+			case ok:
+				il.push(p, time.Now())
+			case timedOut:
+			case ctx.Err() != nil:
+				return nil, false
+			default:
+				il.closed = true
+			}
+		case il.closed:
+			return nil, false
+		default:
+			p, ok := il.q.Next(ctx)
+			if !ok {
+				if ctx.Err() != nil {
+					return nil, false
+				}
+				il.closed = true
+				continue
+			}
+			il.push(p, time.Now())
+		}
+	}
+}
