@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -33,9 +32,10 @@ type Destination struct {
 	LatencyMS  int           // -1 when not given
 	Linger     time.Duration // -1 when not given
 
-	appPath  string // App as escaped in the URL: what Redacted shows
-	redacted string
-	secrets  []string
+	appPath    string // App as escaped in the URL: what Redacted shows
+	oneSegment bool   // rtmp://host/name: App is the name, Key empty
+	redacted   string
+	secrets    []string
 }
 
 // ParseDestination validates a destination URL. Errors are one line that
@@ -86,10 +86,23 @@ func (d *Destination) parseRTMP(u *url.URL) error {
 	}
 	path := strings.Trim(u.EscapedPath(), "/")
 	i := strings.LastIndexByte(path, '/')
-	if path == "" || i <= 0 || i == len(path)-1 {
-		return fmt.Errorf("an RTMP URL needs an application and a stream key: %s://host/app/key", d.Scheme)
+	if path == "" || i == len(path)-1 || (i < 0 && strings.HasSuffix(u.EscapedPath(), "/")) {
+		return fmt.Errorf("an RTMP URL needs an application and a stream key (%s://host/app/key) or a stream name (%s://host/name)", d.Scheme, d.Scheme)
 	}
-	app, key := path[:i], path[i+1:]
+	app, key := path, ""
+	if i > 0 {
+		app, key = path[:i], path[i+1:]
+	} else {
+		// One segment (rtmp://host/mystream, what MediaMTX serves): it is
+		// the application and the publish name is empty, as FFmpeg sends
+		// it. It may well be a stream key typed without its application,
+		// so it is treated as a secret all the same.
+		d.oneSegment = true
+		d.secrets = append(d.secrets, app)
+		if un, err := url.PathUnescape(app); err == nil {
+			d.secrets = append(d.secrets, un)
+		}
+	}
 	d.appPath = app
 	var err error
 	if d.App, err = url.PathUnescape(app); err != nil {
@@ -101,7 +114,11 @@ func (d *Destination) parseRTMP(u *url.URL) error {
 	if u.RawQuery != "" {
 		d.Key += "?" + u.RawQuery
 	}
-	d.secrets = append(d.secrets, d.Key, key)
+	if key != "" {
+		d.secrets = append(d.secrets, d.Key, key)
+	} else if d.Key != "" {
+		d.secrets = append(d.secrets, d.Key)
+	}
 	if u.RawQuery != "" {
 		d.secrets = append(d.secrets, u.RawQuery)
 	}
@@ -132,7 +149,7 @@ func (d *Destination) redactedForm() string {
 		// The application as escaped in the URL: unescaped, it could hold
 		// a line break or a '?', and the redacted form must stay one line
 		// and parse as the same URL.
-		if d.appPath == "" {
+		if d.appPath == "" || d.oneSegment {
 			return d.Scheme + "://" + host + "/****"
 		}
 		return d.Scheme + "://" + host + "/" + d.appPath + "/****"
@@ -156,44 +173,4 @@ func (d *Destination) scrub(s string) string {
 		}
 	}
 	return s
-}
-
-var (
-	// No \b before the scheme: "xrtmp://h/app/KEY" (a URL glued to the
-	// text before it) must be caught as well.
-	urlRe    = regexp.MustCompile(`(?i)(rtmps?|srt)://[^\s"'<>]*[^\s"'<>:;,.)]`)
-	secretRe = regexp.MustCompile(`(?i)\b(streamid|passphrase|key|token|secret|password|pass|auth)=[^&\s"'<>]*`)
-)
-
-// Redact scrubs anything that looks like a destination URL or a secret
-// query parameter from arbitrary text, for messages whose content we do not
-// control (errors from libraries).
-func Redact(s string) string {
-	s = urlRe.ReplaceAllStringFunc(s, func(m string) string {
-		u, err := url.Parse(m)
-		if err != nil || u.Host == "" {
-			return strings.SplitN(m, "://", 2)[0] + "://****"
-		}
-		host := u.Host
-		if u.User != nil {
-			host = "****@" + host
-		}
-		switch strings.ToLower(u.Scheme) {
-		case "srt":
-			if u.RawQuery != "" {
-				return u.Scheme + "://" + host + "?****"
-			}
-			return u.Scheme + "://" + host
-		default:
-			path := strings.Trim(u.EscapedPath(), "/")
-			if i := strings.LastIndexByte(path, '/'); i > 0 {
-				return u.Scheme + "://" + host + "/" + path[:i] + "/****"
-			}
-			if path != "" || u.RawQuery != "" {
-				return u.Scheme + "://" + host + "/****"
-			}
-			return u.Scheme + "://" + host
-		}
-	})
-	return secretRe.ReplaceAllString(s, "$1=****")
 }

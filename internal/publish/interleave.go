@@ -9,22 +9,38 @@ import (
 )
 
 // interleaver puts a destination's packets on the wire in DTS order across
-// audio and video. Encoders deliver each track in order but not the tracks
-// against each other: a live AAC encoder hands over a frame some 60 ms
-// after the video frame of the same instant, and a server that syncs by
-// arrival (MediaMTX re-serving RTSP) then plays audio that late. So a
-// packet waits until the other track has one at least as late, or until
-// it has waited window (a track that stalls or ends must not hold the
-// other back). It takes from the queue only what it needs to decide, so
-// the backlog stays in the queue, where the shedding policy sees it.
-// Every protocol gets it: it sits between the queue and the session.
+// audio and video, at one latency. Encoders deliver each track in order but
+// not the tracks against each other: a live AAC encoder hands over a frame
+// some 60 ms after the video frame of the same instant, and a server that
+// syncs by arrival (MediaMTX re-serving RTSP) then plays audio that late.
+//
+// A packet goes out when the other track can no longer bring anything
+// earlier: it already brought a packet at least as late, or, at the lag
+// that track has shown lately (arrival minus DTS, the highest of its last
+// ilLagPackets), its packet of the same instant would have arrived by now.
+// So video waits for the audio's lag and both tracks leave at the same
+// latency, not in bursts one audio frame apart. Nothing waits longer than
+// window (a track that stalls or ends must not hold the other back). It
+// takes from the queue only what it needs to decide, so the backlog stays
+// in the queue, where the shedding policy sees it. Every protocol gets it:
+// it sits between the queue and the session.
 type interleaver struct {
 	q      *fanout.Queue
 	window time.Duration // < 0: off
 	both   bool          // the stream has audio and video
 	pend   [2]ilFIFO     // by media.Kind
 	closed bool
+
+	t0   time.Time
+	seen [2]bool
+	last [2]time.Duration // highest DTS pulled, per track
+	lags [2][ilLagPackets]time.Duration
+	nlag [2]int
+	lag  [2]time.Duration // median of lags
 }
+
+// ilLagPackets: about one second of either track.
+const ilLagPackets = 32
 
 type ilEntry struct {
 	p  *media.Packet
@@ -50,15 +66,58 @@ func (f *ilFIFO) pop() *media.Packet {
 }
 
 func newInterleaver(q *fanout.Queue, info media.StreamInfo, window time.Duration) *interleaver {
-	return &interleaver{q: q, window: window, both: info.Audio != nil && info.Video != nil}
+	return &interleaver{q: q, window: window, both: info.Audio != nil && info.Video != nil, t0: time.Now()}
+}
+
+func kindIndex(k media.Kind) int {
+	if k == media.Audio {
+		return 1
+	}
+	return 0
 }
 
 func (il *interleaver) push(p *media.Packet, now time.Time) {
-	k := 0
-	if p.Kind == media.Audio {
-		k = 1
-	}
+	k := kindIndex(p.Kind)
 	il.pend[k].push(ilEntry{p, now})
+	if !il.seen[k] || p.DTS > il.last[k] {
+		il.last[k] = p.DTS
+	}
+	il.seen[k] = true
+	il.lags[k][il.nlag[k]%ilLagPackets] = now.Sub(il.t0) - p.DTS
+	il.nlag[k]++
+	il.lag[k] = medianLag(il.lags[k][:min(il.nlag[k], ilLagPackets)])
+}
+
+// medianLag is the median of track k's recent arrival-minus-DTS: the
+// median, not the highest, so that one late packet (scheduling jitter)
+// does not delay the other track by its lateness.
+func medianLag(l []time.Duration) time.Duration {
+	var s [ilLagPackets]time.Duration
+	n := copy(s[:], l)
+	for i := 1; i < n; i++ { // insertion sort: 32 values at most
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s[n/2]
+}
+
+// due is when the head of track k may go out if nothing else arrives,
+// and whether it may go now.
+func (il *interleaver) due(k int, now time.Time) (time.Time, bool) {
+	e := il.pend[k].peek()
+	j := 1 - k
+	if il.seen[j] && il.last[j] >= e.p.DTS {
+		return now, true
+	}
+	at := e.at.Add(il.window)
+	if il.seen[j] {
+		// When track j's packet of this instant would arrive at its lag.
+		if t := il.t0.Add(e.p.DTS + il.lag[j]); t.Before(at) {
+			at = t
+		}
+	}
+	return at, !now.Before(at)
 }
 
 // pop returns the pending packet with the lowest DTS (video first on a tie).
@@ -108,9 +167,9 @@ func (il *interleaver) next(ctx context.Context) (*media.Packet, bool) {
 			if na > 0 {
 				k = 1
 			}
-			deadline := il.pend[k].peek().at.Add(il.window)
-			if !now.Before(deadline) {
-				return il.pop(), true // the other track is late beyond the window
+			deadline, ready := il.due(k, now)
+			if ready {
+				return il.pop(), true
 			}
 			p, ok, timedOut := il.q.NextUntil(ctx, deadline)
 			switch {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,9 @@ func TestParseDestination(t *testing.T) {
 		"rtmps://h:4443/a/b/SECRETKEY?token=SECRETTOK":                                  "rtmps://h:4443/a/b/****",
 		"srt://h:9000?streamid=SECRETID&passphrase=SECRETPASS1&pbkeylen=16&latency=200": "srt://h:9000?streamid=****&passphrase=****&pbkeylen=16&latency=200",
 		"srt://h:9000": "srt://h:9000",
+		// One segment (MediaMTX's rtmp://host/mystream): the application,
+		// redacted all the same, since it may be a key typed alone.
+		"rtmp://h/SECRETKEY": "rtmp://h/****",
 	}
 	for in, want := range good {
 		d, err := ParseDestination(in)
@@ -32,12 +36,12 @@ func TestParseDestination(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"not a url":                                       "not a URL",
-		"http://h/app/SECRETKEY":                          "unknown scheme",
-		"rtmp://h/SECRETKEY":                              "application and a stream key",
-		"rtmp://h/app/":                                   "application and a stream key",
-		"srt://h?streamid=SECRETID":                       "needs a port",
-		"srt://h:9000?passphrase=SECRETS":                 "passphrase has 7 characters",
+		"not a url":                       "not a URL",
+		"http://h/app/SECRETKEY":          "unknown scheme",
+		"rtmp://h/":                       "application and a stream key",
+		"rtmp://h/app/":                   "application and a stream key",
+		"srt://h?streamid=SECRETID":       "needs a port",
+		"srt://h:9000?passphrase=SECRETS": "passphrase has 7 characters",
 		"srt://h:9000?passphrase=SECRETPASS1&pbkeylen=20": "pbkeylen",
 		"srt://h:9000?latency=SECRETfast":                 "latency",
 		"rtmp://h:99999/app/SECRETKEY":                    "port",
@@ -74,6 +78,8 @@ type harness struct {
 	errc   chan error
 	cancel context.CancelFunc
 	clk    *clock.Host
+
+	published int64 // packets handed to the hub (atomic)
 }
 
 type syncBuf struct {
@@ -135,6 +141,7 @@ func (h *harness) play(ctx context.Context) error {
 		c := *pk
 		c.Encoded = h.clk.Now()
 		h.hub.Publish(&c)
+		atomic.AddInt64(&h.published, 1)
 	}
 	h.hub.Close()
 	select {
@@ -143,6 +150,31 @@ func (h *harness) play(ctx context.Context) error {
 	case <-time.After(15 * time.Second):
 		h.cancel()
 		return <-h.errc
+	}
+}
+
+// playLoop feeds the packets in real time, over and over, until ctx is
+// done; it does not close the hub.
+func (h *harness) playLoop(ctx context.Context) {
+	start := time.Now()
+	first := h.pk.Packets[0].DTS
+	span := h.pk.Packets[len(h.pk.Packets)-1].DTS - first + time.Second/30
+	for loop := time.Duration(0); ; loop += span {
+		for _, pk := range h.pk.Packets {
+			if d := time.Until(start.Add(loop + pk.DTS - first)); d > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d):
+				}
+			}
+			c := *pk
+			c.PTS += loop
+			c.DTS += loop
+			c.Encoded = h.clk.Now()
+			h.hub.Publish(&c)
+			atomic.AddInt64(&h.published, 1)
+		}
 	}
 }
 

@@ -357,7 +357,7 @@ func (p *publisher) Run(ctx context.Context, q *fanout.Queue) error {
 				// Accepted, then dropped within StableAfter: a failed
 				// attempt like any other, so the backoff grows.
 				failures++
-				err = fmt.Errorf("%s (the connection lasted %v)", msg, live.Round(time.Millisecond))
+				err = fmt.Errorf("%s: the server accepted the publish, then dropped it after %v (a refusal, as nginx's deny publish does, or an unstable ingest)", msg, live.Round(time.Millisecond))
 			}
 		} else {
 			if ctx.Err() != nil {

@@ -269,11 +269,11 @@ func (s *rtmpSession) setup(ctx context.Context) error {
 
 // refused names a publish refusal.
 func (s *rtmpSession) refused(code, desc string) error {
-	what := "refused to publish"
+	why := ""
 	if code == "NetStream.Publish.BadName" || strings.Contains(strings.ToLower(desc), "already publishing") {
-		what = "refused to publish: the stream key is already being published (another encoder, or our previous connection not gone yet)"
+		why = "the stream key is already being published (another encoder, or our previous connection not gone yet): "
 	}
-	return fmt.Errorf("rtmp server %s on %s: %s %s", what, s.d.Redacted(), code, s.d.scrub(desc))
+	return fmt.Errorf("rtmp server refused to publish on %s: %s%s %s", s.d.Redacted(), why, code, s.d.scrub(desc))
 }
 
 // sendHeaders sends onMetaData and the AVC/AAC sequence headers at time 0,
@@ -370,7 +370,7 @@ func (s *rtmpSession) hangupText(what string) string {
 	case errors.Is(err, errProtocol):
 		return s.d.scrub(err.Error())
 	case isTimeout(err):
-		return "no answer"
+		return fmt.Sprintf("no answer within %v", s.o.ConnectTimeout)
 	case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed):
 		return s.d.scrub(err.Error())
 	}

@@ -147,3 +147,72 @@ func TestRTMPStalledPeer(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// The usual quick receiver: ffmpeg -listen 1. It sends onFCPublish without
+// a transaction id; the stream must get through, and both FFmpeg and
+// GStreamer must decode what it wrote.
+func TestRTMPToFFmpegListen(t *testing.T) {
+	ff := testpeers.StartFFmpegListener(t, "/live/"+rtmpKey)
+	time.Sleep(300 * time.Millisecond) // it has one connection: no probing
+	pk := testpeers.MakePackets(t, 4)
+	h := start(t, pk, ff.URL("/live/"+rtmpKey), Options{Backoff: Backoff{Initial: 200 * time.Millisecond}})
+	if err := h.play(context.Background()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if err := ff.Wait(10 * time.Second); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, ff.Log)
+	}
+	r := checkDecodes(t, ff.Out, 100)
+	v, a := testpeers.GstFrames(t, ff.Out)
+	t.Logf("ffprobe %v; GStreamer decoded %d video %d audio", r.Frames, v, a)
+	if v < 100 || a < 100 {
+		t.Errorf("GStreamer decoded %d video, %d audio frames", v, a)
+	}
+	if h.count(EventConnected) != 1 {
+		t.Errorf("connected %d times", h.count(EventConnected))
+	}
+	h.noSecrets(rtmpKey)
+}
+
+// A one-segment URL (rtmp://host/mystream, MediaMTX's form): the segment is
+// the application and the publish name is empty, as FFmpeg sends it.
+func TestRTMPOneSegmentURL(t *testing.T) {
+	ng := testpeers.StartNginx(t, "mystream")
+	pk := testpeers.MakePackets(t, 2)
+	h := start(t, pk, "rtmp://127.0.0.1:"+itoa(ng.Port)+"/mystream", Options{MaxAttempts: 1})
+	if err := h.play(context.Background()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, ng.ErrorLog())
+	}
+	ng.Stop()
+	recs := ng.Recordings()
+	if len(recs) != 1 {
+		t.Fatalf("recordings: %v", recs)
+	}
+	checkDecodes(t, recs[0], 50)
+	if p := h.p.Name(); strings.Contains(p, "mystream") {
+		t.Errorf("name %q shows the one segment", p)
+	}
+}
+
+// nginx's "deny publish": the connection is accepted and the publish
+// refused. It is a failed attempt like any other: the backoff grows and
+// MaxAttempts ends it, and the error says the publish was refused.
+func TestRTMPDenyPublish(t *testing.T) {
+	ng := testpeers.StartNginx(t, "denied")
+	pk := testpeers.MakePackets(t, 1)
+	h := start(t, pk, "rtmp://127.0.0.1:"+itoa(ng.Port)+"/denied/"+rtmpKey, Options{MaxAttempts: 3, Backoff: Backoff{Initial: 50 * time.Millisecond}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.playLoop(ctx)
+	var err error
+	select {
+	case err = <-h.errc:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not give up")
+	}
+	if err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") || !strings.Contains(err.Error(), "accepted the publish, then dropped it") {
+		t.Fatalf("error %v\n%s", err, ng.ErrorLog())
+	}
+	t.Logf("error: %v; connected %d lost %d reconnecting %d", err, h.count(EventConnected), h.count(EventLost), h.count(EventReconnecting))
+	h.noSecrets(rtmpKey)
+}

@@ -71,3 +71,37 @@ func Probe(t testing.TB, file string) StreamReport {
 	}
 	return r
 }
+
+// GstFrames decodes an FLV file with GStreamer (flvdemux, avdec_h264,
+// avdec_aac) and counts the decoded video frames and audio buffers: a
+// second reader besides FFmpeg. It fails the test when the pipeline does.
+func GstFrames(t testing.TB, file string) (video, audio int) {
+	t.Helper()
+	Need(t, "gst-launch-1.0")
+	cmd := exec.Command("gst-launch-1.0", "-v", "filesrc", "location="+file, "!", "flvdemux", "name=d",
+		"d.video", "!", "queue", "!", "h264parse", "!", "avdec_h264", "!", "fakesink", "name=vsink", "silent=false", "sync=false",
+		"d.audio", "!", "queue", "!", "aacparse", "!", "avdec_aac", "!", "fakesink", "name=asink", "silent=false", "sync=false")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("gst-launch %s: %v: %s", file, err, lastLines(string(out), 10))
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if !strings.Contains(l, "chain") {
+			continue
+		}
+		if strings.Contains(l, "(vsink:sink)") {
+			video++
+		} else if strings.Contains(l, "(asink:sink)") {
+			audio++
+		}
+	}
+	return video, audio
+}
+
+func lastLines(s string, n int) string {
+	l := Trim(s)
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}

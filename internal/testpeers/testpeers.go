@@ -68,9 +68,11 @@ type Nginx struct {
 
 const ngxModule = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 
-// StartNginx starts nginx in its own prefix on a free port. It is stopped
-// when the test ends.
-func StartNginx(t testing.TB) *Nginx {
+// StartNginx starts nginx in its own prefix on a free port, with the
+// application "live" and any extra applications named (all recording; an
+// application named "denied" refuses every publish, as "deny publish all"
+// does). It is stopped when the test ends.
+func StartNginx(t testing.TB, extraApps ...string) *Nginx {
 	t.Helper()
 	Need(t, "nginx", ngxModule)
 	dir := t.TempDir()
@@ -92,15 +94,9 @@ rtmp {
   server {
     listen 127.0.0.1:%d;
     chunk_size 4096;
-    application %s {
-      live on;
-      record all;
-      record_path %s;
-      record_unique on;
-    }
-  }
+%s  }
 }
-`, ngxModule, dir, dir, n.Port, n.App, n.RecordDir)
+`, ngxModule, dir, dir, n.Port, ngxApps(append([]string{n.App}, extraApps...), n.RecordDir))
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +106,18 @@ rtmp {
 	n.Start()
 	t.Cleanup(n.Stop)
 	return n
+}
+
+func ngxApps(apps []string, rec string) string {
+	var b strings.Builder
+	for _, a := range apps {
+		deny := ""
+		if a == "denied" {
+			deny = "      deny publish all;\n"
+		}
+		fmt.Fprintf(&b, "    application %s {\n      live on;\n%s      record all;\n      record_path %s;\n      record_unique on;\n    }\n", a, deny, rec)
+	}
+	return b.String()
 }
 
 // Start (re)starts the server and waits until it accepts connections.
