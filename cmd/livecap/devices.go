@@ -20,12 +20,25 @@ func newDevicesCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			devs := testsrc.Devices()
+			var notes []string
 			if p := capture.PlatformCapture(); p != nil {
-				pd, err := p.Devices()
-				if err != nil {
-					return &session.DeviceError{Err: err}
+				var pd []capture.Device
+				if l, ok := p.(interface {
+					DevicesNotes() ([]capture.Device, []string)
+				}); ok {
+					// Linux: what could not be listed (no pulse server,
+					// no DISPLAY) is a note, not a failure.
+					pd, notes = l.DevicesNotes()
+				} else {
+					var err error
+					if pd, err = p.Devices(); err != nil {
+						return &session.DeviceError{Err: err}
+					}
 				}
 				devs = append(pd, devs...)
+			}
+			for _, n := range notes {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", n)
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -34,7 +47,11 @@ func newDevicesCmd() *cobra.Command {
 				return enc.Encode(devs)
 			}
 			for _, d := range devs {
-				fmt.Fprintf(out, "%-6s %-3d %-32s %s", d.Kind, d.Index, d.Name, d.ID)
+				def := " "
+				if d.Default {
+					def = "*"
+				}
+				fmt.Fprintf(out, "%-6s %-3d%s %-40s %s", d.Kind, d.Index, def, d.Name, d.ID)
 				if len(d.Formats) > 0 {
 					fmt.Fprintf(out, "  [%s]", strings.Join(d.Formats, ", "))
 				}

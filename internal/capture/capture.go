@@ -37,6 +37,11 @@ type Device struct {
 	Index int    `json:"index"`
 	Name  string `json:"name"`
 	ID    string `json:"id"`
+	// API is the capture layer that opens it ("v4l2", "pulse", "alsa",
+	// "x11grab"; empty where there is one, as on macOS).
+	API string `json:"api,omitempty"`
+	// Default is set on what `livecap stream` uses without --video/--audio.
+	Default bool `json:"default,omitempty"`
 	// Formats offered, human readable ("1280x720@30").
 	Formats []string `json:"formats,omitempty"`
 }
