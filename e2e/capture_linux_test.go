@@ -77,7 +77,9 @@ func TestCaptureScreenAndPulse(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("capture: exit %d\n%s", r.code, tail(r.stderr, 3000))
 	}
-	for _, want := range []string{`"event":"started"`, `"event":"stopped"`} {
+	// The started event names what is captured.
+	for _, want := range []string{`"event":"started"`, `"event":"stopped"`, `"video_source":"X screen ` + x.Display + `.0 (480x270)"`,
+		`"audio_source":"audio source pulse:` + p.Monitor} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("no %s in\n%s", want, tail(r.stderr, 2000))
 		}
@@ -91,16 +93,15 @@ func TestCaptureScreenAndPulse(t *testing.T) {
 	if v == nil || a == nil {
 		t.Fatalf("streams: %+v", pr.Streams)
 	}
-	// Every frame is either in the file or counted as skipped by the
-	// source (a loaded machine starves the grabber): loss is never silent.
+	// Every picture the source took is in the file or counted as skipped.
+	// x11grab delivers a late picture rather than none, so on a loaded
+	// machine there are fewer, later pictures (the rate sags): at least
+	// 90 % of the nominal count must be there.
 	expected := dur * fps
 	skipped := stoppedField(t, r.stderr, "source_skipped")
 	t.Logf("frames: %d recorded + %d skipped by the source, %d expected (%d s at %d fps)", v.frames(), skipped, expected, dur, fps)
-	if got := v.frames() + skipped; got < expected*97/100 || got > expected+2 {
+	if got := v.frames() + skipped; got < expected*9/10 || got > expected+2 {
 		t.Errorf("%d recorded + %d skipped frames in %d s at %d fps", v.frames(), skipped, dur, fps)
-	}
-	if v.frames() < expected*8/10 {
-		t.Errorf("only %d of %d frames recorded", v.frames(), expected)
 	}
 	if v.Width != w || v.Height != h {
 		t.Errorf("video %dx%d", v.Width, v.Height)
@@ -152,6 +153,27 @@ func stoppedField(t *testing.T, stderr, field string) int {
 	}
 	t.Fatalf("no stopped event in\n%s", tail(stderr, 2000))
 	return 0
+}
+
+// TestNoDeviceRefused: a plain `livecap stream` on a machine with no camera
+// and no microphone refuses (exit 4) and names the test source, instead of
+// silently recording something else.
+func TestNoDeviceRefused(t *testing.T) {
+	if nodes, _ := filepath.Glob("/dev/video*"); len(nodes) > 0 {
+		t.Skipf("this machine has V4L2 nodes %v", nodes)
+	}
+	rec := t.TempDir()
+	r := livecap(t, 30*time.Second, []string{"PULSE_SERVER=unix:" + filepath.Join(t.TempDir(), "none"), "DISPLAY="},
+		"stream", "--record", rec, "--duration", "2s")
+	if r.code != 4 {
+		t.Fatalf("exit %d, want 4\n%s", r.code, tail(r.stderr, 2000))
+	}
+	if !strings.Contains(r.stderr, "--video test --audio test") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("want one line naming --video test --audio test:\n%s", r.stderr)
+	}
+	if files, _ := os.ReadDir(rec); len(files) != 0 {
+		t.Errorf("left %d files", len(files))
+	}
 }
 
 // TestCaptureRefusals: bad devices are refused before `started`, in one

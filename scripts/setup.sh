@@ -20,6 +20,9 @@ Linux)
 	pkgs=(
 		build-essential pkg-config git ca-certificates curl xz-utils
 		libavcodec-dev libavutil-dev        # Linux encoder backend (x264 + AAC through libavcodec)
+		libavdevice-dev libavformat-dev libswscale-dev libswresample-dev
+		                                    # Linux capture (v4l2, pulse, alsa, x11grab through libavdevice)
+		xvfb pulseaudio pulseaudio-utils    # capture tests: an X screen and a sound server of their own (ffplay, from ffmpeg, plays into them)
 		libsrt-openssl-dev                  # SRT publisher (srtgo)
 		ffmpeg                              # ffprobe/ffmpeg read back every file and stream in tests
 		nginx-light libnginx-mod-rtmp       # RTMP ingest peer in tests

@@ -144,6 +144,12 @@ func (e *renderer) Session(ev session.Event) {
 				z.Int("sample_rate", a.SampleRate).Int("channels", a.Channels).Int("audio_bitrate", c.AudioBitrate)
 			}
 			z.Str("encoder", ev.Encoder)
+			if ev.VideoSource != "" {
+				z.Str("video_source", ev.VideoSource)
+			}
+			if ev.AudioSource != "" {
+				z.Str("audio_source", ev.AudioSource)
+			}
 			if c.RecordDir != "" {
 				z.Str("record_dir", c.RecordDir).Str("format", c.Format).Float64("segment_s", c.Segment.Seconds())
 			}

@@ -461,9 +461,9 @@ func defaultMic(mics []audioDev) *audioDev {
 	return nil
 }
 
-// HasDefaults reports whether a default camera and a default microphone
+// Defaults reports whether a default camera and a default microphone
 // exist, and why not: what `livecap stream` without --video/--audio uses.
-func HasDefaults() (camera, mic bool, why []string) {
+func (linuxPlatform) Defaults() (camera, mic bool, why []string) {
 	cams, notes := cameras()
 	mics, mnotes, _ := microphones()
 	if len(cams) == 0 {
@@ -851,16 +851,18 @@ type linuxSource struct {
 	running  atomic.Bool
 
 	firstVideo, firstAudio time.Duration
-	skipped                atomic.Uint64 // pictures lost: device gaps, unusable, consumer behind
+	skipped                atomic.Uint64 // pictures lost: unusable, or the consumer behind
 	aDropped               atomic.Uint64
 }
 
 func (s *linuxSource) Video() (int, int, int, bool) { return s.w, s.h, s.fps, s.hasV }
 func (s *linuxSource) Audio() (int, int, bool)      { return s.rate, s.ch, s.hasA }
 
-// Skipped reports pictures lost on the way: frames the device skipped
-// (gaps in its timestamps), unusable ones, and ones dropped because the
-// consumer fell behind.
+// Skipped reports pictures lost on the way: unusable ones (a short V4L2
+// buffer, a corrupt JPEG) and ones dropped because the consumer fell
+// behind. A longer interval between pictures is not counted: a camera
+// lowers its rate in low light, and x11grab delivers a late picture rather
+// than none.
 func (s *linuxSource) Skipped() uint64 { return s.skipped.Load() }
 
 // Dropped reports video frames and audio buffers dropped because the
@@ -943,7 +945,6 @@ func (s *linuxSource) readVideo() {
 	defer s.wg.Done()
 	defer s.vdev.close()
 	size := s.w * s.h * 3 / 2
-	interval := time.Second / time.Duration(s.fps)
 	last := time.Duration(-1)
 	var kind clockKind
 	first := false
@@ -973,9 +974,6 @@ func (s *linuxSource) readVideo() {
 		t := s.toSession(pts, &kind)
 		if t <= last {
 			continue // a repeated or backwards stamp: the encoder needs rising PTS
-		}
-		if last >= 0 && t-last > interval*3/2 {
-			s.skipped.Add(uint64((t-last+interval/2)/interval) - 1)
 		}
 		last = t
 		if !first {

@@ -26,7 +26,7 @@ func TestChooseCamFormat(t *testing.T) {
 		{fourcc: mjpg, w: 1280, h: 720, fpsNum: 30, fpsDen: 1},
 		{fourcc: mjpg, w: 1280, h: 720, fpsNum: 30000, fpsDen: 1001},
 		{fourcc: h264, w: 1920, h: 1080, fpsNum: 30, fpsDen: 1},
-		{fourcc: nv12, wmin: 16, wmax: 1920, wstep: 16, hmin: 16, hmax: 1080, hstep: 8, fpsMin: 1, fpsMax: 60},
+		{fourcc: nv12, wmin: 1600, wmax: 1920, wstep: 16, hmin: 900, hmax: 1080, hstep: 4, fpsMin: 1, fpsMax: 60},
 	}}
 	cases := []struct {
 		w, h, fps int
@@ -38,10 +38,12 @@ func TestChooseCamFormat(t *testing.T) {
 		{1280, 720, 30, mjpg, ""},  // raw only at 10 fps: MJPEG
 		{1920, 1080, 30, nv12, ""}, // the stepwise NV12 range, not the H.264 the camera has at that size
 		{1920, 1088, 30, 0, "no 1920x1088@30"},
-		{1000, 1000, 30, nv12, ""}, // inside the range, on its steps
-		{1001, 1000, 30, 0, "no 1001x1000@30"},
-		{640, 480, 60, nv12, ""}, // stepwise covers it
-		{640, 480, 61, 0, "no 640x480@61"},
+		{1760, 1000, 30, nv12, ""}, // inside the range, on its steps
+		{1761, 1000, 30, 0, "no 1761x1000@30"},
+		{1920, 1080, 60, nv12, ""},
+		{1920, 1080, 61, 0, "no 1920x1080@61"},
+		{640, 480, 15, 0, "no 640x480@15"},
+		{1280, 720, 29, 0, "no 1280x720@29"},
 	}
 	for _, c := range cases {
 		f, err := chooseCamFormat(node, c.w, c.h, c.fps)

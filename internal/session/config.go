@@ -100,6 +100,10 @@ type Event struct {
 	// started
 	Info    media.StreamInfo
 	Encoder string // backend name
+	// What is captured, for a person: "camera /dev/video0 (\"C920\")
+	// 1280x720@30 mjpeg", "X screen :0.0 (1920x1080)", "test pattern";
+	// "" when the session has no such stream or plays an --input file.
+	VideoSource, AudioSource string
 
 	// disk_low (at start)
 	Disk diskcheck.Result

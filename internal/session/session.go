@@ -47,6 +47,9 @@ type Session struct {
 	input   *input.Reader // --input, nil otherwise
 	backend string
 	hooks   *hooks.Runner
+	// sources names the capture devices for the started event: video,
+	// audio ("" when there is none).
+	sources [2]string
 
 	// changed is signalled (never blocking) whenever a destination reports
 	// an event: what waits for destinations to go live, or for the ones
@@ -268,7 +271,7 @@ func (s *Session) run(ctx context.Context, stop context.CancelFunc) error {
 	s.mu.Lock()
 	s.started, s.recorder, s.pubs = started, recorder, pubs
 	s.mu.Unlock()
-	s.obs.Session(Event{Name: events.Started, Info: info, Encoder: s.backend})
+	s.obs.Session(Event{Name: events.Started, Info: info, Encoder: s.backend, VideoSource: s.sources[0], AudioSource: s.sources[1]})
 
 	sk := &sinks{recActive: recorder != nil, pubActive: len(pubs)}
 	pubCtx, pubCancel := context.WithCancel(context.Background())

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/livecap/livecap/internal/capture"
 	"github.com/livecap/livecap/internal/capture/testsrc"
@@ -34,6 +35,11 @@ func (s *Session) openSource() (capture.Source, error) {
 			a = "test"
 		}
 	}
+	if plat != nil && v == "" && a == "" {
+		if err := checkDefaults(plat); err != nil {
+			return nil, err
+		}
+	}
 	if IsTestSource(v, a) {
 		o := testsrc.Options{
 			Width: c.Width, Height: c.Height, FPS: c.FPS,
@@ -50,6 +56,12 @@ func (s *Session) openSource() (capture.Source, error) {
 		src, err := testsrc.New(o)
 		if err != nil {
 			return nil, &ConfigError{err}
+		}
+		if o.Video {
+			s.sources[0] = "test pattern"
+		}
+		if o.Audio {
+			s.sources[1] = "test tone"
 		}
 		return src, nil
 	}
@@ -71,7 +83,37 @@ func (s *Session) openSource() (capture.Source, error) {
 	if err != nil {
 		return nil, &DeviceError{err}
 	}
+	if n, ok := src.(interface{ SourceNames() (string, string) }); ok {
+		s.sources[0], s.sources[1] = n.SourceNames()
+	}
 	return src, nil
+}
+
+// checkDefaults refuses a plain `livecap stream` (no --video, no --audio)
+// on a machine that lacks the default camera or microphone, instead of
+// silently recording something else; platforms that can tell (Linux)
+// implement Defaults.
+func checkDefaults(plat capture.Platform) error {
+	d, ok := plat.(interface {
+		Defaults() (camera, mic bool, why []string)
+	})
+	if !ok {
+		return nil
+	}
+	cam, mic, why := d.Defaults()
+	reason := ""
+	if len(why) > 0 {
+		reason = " (" + strings.Join(why, "; ") + ")"
+	}
+	switch {
+	case !cam && !mic:
+		return &DeviceError{fmt.Errorf("%w: no camera and no microphone to capture%s: use --video test --audio test for the test pattern, or choose devices from livecap devices", capture.ErrDevice, reason)}
+	case !cam:
+		return &DeviceError{fmt.Errorf("%w: no camera to capture%s: use --video none to record the microphone alone, --video screen, or --video test --audio test", capture.ErrDevice, reason)}
+	case !mic:
+		return &DeviceError{fmt.Errorf("%w: no microphone to capture%s: use --audio none to record the camera alone, or --video test --audio test", capture.ErrDevice, reason)}
+	}
+	return nil
 }
 
 // openPipeline builds capture → encoders → hub, or input → hub.
