@@ -4,6 +4,7 @@ package capture
 
 /*
 #cgo pkg-config: libavdevice libavformat libavcodec libswscale libswresample libavutil
+#cgo LDFLAGS: -Wl,--as-needed
 #include "lav_linux.h"
 */
 import "C"
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -21,9 +23,25 @@ import (
 // one audio packet at a time (converted to I420 or float in C), list
 // sources, enumerate V4L2 nodes. Everything above it is plain Go.
 
-func init() {
-	C.lcd_init()
-	RegisterPlatform(linuxPlatform{})
+func init() { RegisterPlatform(linuxPlatform{}) }
+
+var (
+	loadOnce sync.Once
+	loadErr  error
+)
+
+// load dlopens the FFmpeg libraries and installs the log callback, once,
+// the first time a device is opened or listed.
+func load() error {
+	loadOnce.Do(func() {
+		var buf [512]C.char
+		if C.lcd_load(&buf[0], C.size_t(len(buf))) != 0 {
+			loadErr = fmt.Errorf("capture needs FFmpeg's device libraries (Debian/Ubuntu: apt-get install libavdevice59 or newer, matching the build): %s", C.GoString(&buf[0]))
+			return
+		}
+		C.lcd_init()
+	})
+	return loadErr
 }
 
 // lavDev is one open libavdevice input.
@@ -94,6 +112,9 @@ func openDevice(timeout time.Duration, format, url string, opts map[string]strin
 // lavOpen opens format ("v4l2", "pulse", "alsa", "x11grab") at url with
 // the given AVOptions.
 func lavOpen(format, url string, opts map[string]string, nonblock bool) (*lavDev, error) {
+	if err := load(); err != nil {
+		return nil, err
+	}
 	var b strings.Builder
 	for k, v := range opts {
 		fmt.Fprintf(&b, "%s=%s\n", k, v)
@@ -133,10 +154,10 @@ func (l *lavDev) videoInfo() videoInfo {
 	var w, h, pf, codec, fn, fd C.int
 	C.lcd_video_info(l.d, &w, &h, &pf, &codec, &fn, &fd)
 	vi := videoInfo{w: int(w), h: int(h), pixfmt: int(pf), codec: int(codec), fpsNum: int(fn), fpsDen: int(fd)}
-	if n := C.av_get_pix_fmt_name(int32(pf)); n != nil {
+	if n := C.lcd_pix_fmt_name(pf); n != nil {
 		vi.pixName = C.GoString(n)
 	}
-	if n := C.avcodec_get_name(uint32(codec)); n != nil {
+	if n := C.lcd_codec_name(codec); n != nil {
 		vi.decName = C.GoString(n)
 	}
 	return vi
@@ -210,6 +231,9 @@ type lavSource struct{ name, desc string }
 // lavList lists the sources of an input device type (pulse, alsa) and the
 // index of the default one (-1: none).
 func lavList(format string) ([]lavSource, int, error) {
+	if err := load(); err != nil {
+		return nil, -1, err
+	}
 	cf := C.CString(format)
 	defer C.free(unsafe.Pointer(cf))
 	var names, descs, cerr *C.char

@@ -31,6 +31,80 @@
 #include <libswresample/swresample.h>
 #include <libswscale/swscale.h>
 
+// The FFmpeg libraries are not linked: lcd_load (lavload_linux.c) dlopens
+// them the first time a device is opened or listed, and everything below
+// calls them through the pointers it resolves (as internal/avcodec does:
+// Debian's libavdevice59 pulls in over 100 shared libraries, which every
+// livecap process would otherwise load, also those that capture nothing).
+// The lists are every libav function this package uses.
+#define LCD_AVUTIL_FUNCS(X) \
+	X(av_channel_layout_default) \
+	X(av_dict_free) \
+	X(av_dict_parse_string) \
+	X(av_frame_alloc) \
+	X(av_frame_free) \
+	X(av_frame_unref) \
+	X(av_get_bytes_per_sample) \
+	X(av_get_pix_fmt_name) \
+	X(av_image_fill_arrays) \
+	X(av_image_get_buffer_size) \
+	X(av_log_default_callback) \
+	X(av_log_set_callback) \
+	X(av_pix_fmt_desc_get) \
+	X(av_rescale_q) \
+	X(av_strerror)
+#define LCD_SWRESAMPLE_FUNCS(X) \
+	X(swr_alloc_set_opts2) \
+	X(swr_convert) \
+	X(swr_free) \
+	X(swr_get_delay) \
+	X(swr_init)
+#define LCD_SWSCALE_FUNCS(X) \
+	X(sws_getContext) \
+	X(sws_freeContext) \
+	X(sws_getCoefficients) \
+	X(sws_setColorspaceDetails) \
+	X(sws_scale)
+#define LCD_AVCODEC_FUNCS(X) \
+	X(av_packet_alloc) \
+	X(av_packet_free) \
+	X(av_packet_unref) \
+	X(avcodec_alloc_context3) \
+	X(avcodec_find_decoder) \
+	X(avcodec_free_context) \
+	X(avcodec_get_name) \
+	X(avcodec_open2) \
+	X(avcodec_parameters_to_context) \
+	X(avcodec_receive_frame) \
+	X(avcodec_send_packet)
+#define LCD_AVFORMAT_FUNCS(X) \
+	X(av_find_input_format) \
+	X(av_read_frame) \
+	X(avformat_alloc_context) \
+	X(avformat_close_input) \
+	X(avformat_open_input)
+#define LCD_AVDEVICE_FUNCS(X) \
+	X(avdevice_free_list_devices) \
+	X(avdevice_list_input_sources) \
+	X(avdevice_register_all)
+
+#define LCD_DECLARE(name) extern __typeof__(&name) lcd_p_##name;
+LCD_AVUTIL_FUNCS(LCD_DECLARE)
+LCD_SWRESAMPLE_FUNCS(LCD_DECLARE)
+LCD_SWSCALE_FUNCS(LCD_DECLARE)
+LCD_AVCODEC_FUNCS(LCD_DECLARE)
+LCD_AVFORMAT_FUNCS(LCD_DECLARE)
+LCD_AVDEVICE_FUNCS(LCD_DECLARE)
+#undef LCD_DECLARE
+
+// lcd_load loads the libraries and resolves every function once; it returns
+// 0, or -1 with the reason in err.
+int lcd_load(char *err, size_t n);
+
+// What Go calls directly (cgo cannot call through a function pointer).
+static inline const char *lcd_pix_fmt_name(int f) { return lcd_p_av_get_pix_fmt_name(f); }
+static inline const char *lcd_codec_name(int c) { return lcd_p_avcodec_get_name(c); }
+
 enum {
 	LCD_EAGAIN = AVERROR(EAGAIN),
 	LCD_EOF = AVERROR_EOF,
@@ -90,19 +164,19 @@ static void lcd_log(void *avcl, int level, const char *fmt, va_list vl) {
 		}
 		return;
 	}
-	av_log_default_callback(avcl, level, fmt, vl);
+	lcd_p_av_log_default_callback(avcl, level, fmt, vl);
 }
 
 static inline void lcd_init(void) {
-	avdevice_register_all();
-	av_log_set_callback(lcd_log);
+	lcd_p_avdevice_register_all();
+	lcd_p_av_log_set_callback(lcd_log);
 }
 
 // lcd_error writes "what: reason" for an AVERROR code, with the last message
 // the device logged when there is one, into a malloc'd string.
 static inline char *lcd_error(int code) {
 	char buf[256], out[900];
-	if (av_strerror(code, buf, sizeof buf) < 0)
+	if (lcd_p_av_strerror(code, buf, sizeof buf) < 0)
 		snprintf(buf, sizeof buf, "error %d", code);
 	if (lcd_lastlog[0] && !strstr(lcd_lastlog, buf))
 		snprintf(out, sizeof out, "%s (%s)", buf, lcd_lastlog);
@@ -150,13 +224,13 @@ static inline void lcd_close(lcd_dev *d) {
 	if (!d)
 		return;
 	if (d->sws)
-		sws_freeContext(d->sws);
-	swr_free(&d->swr);
-	avcodec_free_context(&d->dec);
-	av_frame_free(&d->frame);
-	av_packet_free(&d->pkt);
+		lcd_p_sws_freeContext(d->sws);
+	lcd_p_swr_free(&d->swr);
+	lcd_p_avcodec_free_context(&d->dec);
+	lcd_p_av_frame_free(&d->frame);
+	lcd_p_av_packet_free(&d->pkt);
 	if (d->fc)
-		avformat_close_input(&d->fc);
+		lcd_p_avformat_close_input(&d->fc);
 	free(d);
 }
 
@@ -166,7 +240,7 @@ static inline void lcd_close(lcd_dev *d) {
 static inline lcd_dev *lcd_open(const char *format, const char *url, const char *opts, int nonblock, int *code, char **err) {
 	lcd_lastlog[0] = 0;
 	*code = AVERROR(EINVAL);
-	const AVInputFormat *ifmt = av_find_input_format(format);
+	const AVInputFormat *ifmt = lcd_p_av_find_input_format(format);
 	if (!ifmt) {
 		*err = strdup("this FFmpeg build has no such capture device type");
 		return NULL;
@@ -178,18 +252,18 @@ static inline lcd_dev *lcd_open(const char *format, const char *url, const char 
 	}
 	AVDictionary *dict = NULL;
 	if (opts && opts[0])
-		av_dict_parse_string(&dict, opts, "=", "\n", 0);
-	d->fc = avformat_alloc_context();
+		lcd_p_av_dict_parse_string(&dict, opts, "=", "\n", 0);
+	d->fc = lcd_p_avformat_alloc_context();
 	if (!d->fc) {
-		av_dict_free(&dict);
+		lcd_p_av_dict_free(&dict);
 		free(d);
 		*err = strdup("out of memory");
 		return NULL;
 	}
 	if (nonblock)
 		d->fc->flags |= AVFMT_FLAG_NONBLOCK;
-	int ret = avformat_open_input(&d->fc, url, ifmt, &dict);
-	av_dict_free(&dict);
+	int ret = lcd_p_avformat_open_input(&d->fc, url, ifmt, &dict);
+	lcd_p_av_dict_free(&dict);
 	if (ret < 0) {
 		*code = ret;
 		*err = lcd_error(ret);
@@ -205,8 +279,8 @@ static inline lcd_dev *lcd_open(const char *format, const char *url, const char 
 	AVStream *st = d->fc->streams[0];
 	d->tb = st->time_base;
 	d->video = st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO;
-	d->pkt = av_packet_alloc();
-	d->frame = av_frame_alloc();
+	d->pkt = lcd_p_av_packet_alloc();
+	d->frame = lcd_p_av_frame_alloc();
 	if (!d->pkt || !d->frame) {
 		*err = strdup("out of memory");
 		lcd_close(d);
@@ -241,18 +315,18 @@ static inline int lcd_video_setup(lcd_dev *d, int out_w, int out_h, char **err) 
 	d->out_w = out_w;
 	d->out_h = out_h;
 	if (par->codec_id != AV_CODEC_ID_RAWVIDEO) {
-		const AVCodec *c = avcodec_find_decoder(par->codec_id);
+		const AVCodec *c = lcd_p_avcodec_find_decoder(par->codec_id);
 		if (!c) {
 			*err = strdup("no decoder for the device's compressed format");
 			return -1;
 		}
-		d->dec = avcodec_alloc_context3(c);
-		if (!d->dec || avcodec_parameters_to_context(d->dec, par) < 0) {
+		d->dec = lcd_p_avcodec_alloc_context3(c);
+		if (!d->dec || lcd_p_avcodec_parameters_to_context(d->dec, par) < 0) {
 			*err = strdup("cannot set up the decoder");
 			return -1;
 		}
 		d->dec->thread_count = 1;
-		int ret = avcodec_open2(d->dec, c, NULL);
+		int ret = lcd_p_avcodec_open2(d->dec, c, NULL);
 		if (ret < 0) {
 			*err = lcd_error(ret);
 			return -1;
@@ -270,16 +344,16 @@ static inline int lcd_scale(lcd_dev *d, const uint8_t *const src[4], const int s
 	int full = lcd_is_full_range(fmt, range);
 	if (!d->sws || d->sws_w != w || d->sws_h != h || d->sws_fmt != fmt || d->sws_range != full) {
 		if (d->sws)
-			sws_freeContext(d->sws);
+			lcd_p_sws_freeContext(d->sws);
 		int flags = (w == d->out_w && h == d->out_h) ? SWS_POINT : SWS_BICUBIC;
-		d->sws = sws_getContext(w, h, fmt, d->out_w, d->out_h, AV_PIX_FMT_YUV420P, flags, NULL, NULL, NULL);
+		d->sws = lcd_p_sws_getContext(w, h, fmt, d->out_w, d->out_h, AV_PIX_FMT_YUV420P, flags, NULL, NULL, NULL);
 		if (!d->sws)
 			return AVERROR(EINVAL);
-		const int *coef = sws_getCoefficients(SWS_CS_ITU601);
+		const int *coef = lcd_p_sws_getCoefficients(SWS_CS_ITU601);
 		// Full-range input (JPEG, RGB) to video-range output.
-		const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
+		const AVPixFmtDescriptor *desc = lcd_p_av_pix_fmt_desc_get(fmt);
 		int src_full = full || (desc && (desc->flags & AV_PIX_FMT_FLAG_RGB));
-		sws_setColorspaceDetails(d->sws, coef, src_full, coef, 0, 0, 1 << 16, 1 << 16);
+		lcd_p_sws_setColorspaceDetails(d->sws, coef, src_full, coef, 0, 0, 1 << 16, 1 << 16);
 		d->sws_w = w;
 		d->sws_h = h;
 		d->sws_fmt = fmt;
@@ -288,7 +362,7 @@ static inline int lcd_scale(lcd_dev *d, const uint8_t *const src[4], const int s
 	int ow = d->out_w, oh = d->out_h;
 	uint8_t *dst[4] = {out, out + ow * oh, out + ow * oh + (ow / 2) * (oh / 2), NULL};
 	int dstride[4] = {ow, ow / 2, ow / 2, 0};
-	sws_scale(d->sws, src, stride, 0, h, dst, dstride);
+	lcd_p_sws_scale(d->sws, src, stride, 0, h, dst, dstride);
 	return 0;
 }
 
@@ -300,7 +374,7 @@ static inline int lcd_scale(lcd_dev *d, const uint8_t *const src[4], const int s
 // it), another negative code on a device error (*err set).
 static inline int lcd_read_video(lcd_dev *d, uint8_t *out, int64_t *pts_ns, char **err) {
 	lcd_lastlog[0] = 0;
-	int ret = av_read_frame(d->fc, d->pkt);
+	int ret = lcd_p_av_read_frame(d->fc, d->pkt);
 	if (ret == AVERROR(EAGAIN))
 		return ret;
 	if (ret == AVERROR_INVALIDDATA)
@@ -310,37 +384,37 @@ static inline int lcd_read_video(lcd_dev *d, uint8_t *out, int64_t *pts_ns, char
 		return ret;
 	}
 	int64_t pts = d->pkt->pts != AV_NOPTS_VALUE ? d->pkt->pts : d->pkt->dts;
-	*pts_ns = pts == AV_NOPTS_VALUE ? 0 : av_rescale_q(pts, d->tb, (AVRational){1, 1000000000});
+	*pts_ns = pts == AV_NOPTS_VALUE ? 0 : lcd_p_av_rescale_q(pts, d->tb, (AVRational){1, 1000000000});
 	AVCodecParameters *par = d->fc->streams[0]->codecpar;
 	if (!d->dec) {
 		const uint8_t *src[4];
 		int stride[4];
-		int need = av_image_get_buffer_size(par->format, par->width, par->height, 1);
+		int need = lcd_p_av_image_get_buffer_size(par->format, par->width, par->height, 1);
 		if (need <= 0 || d->pkt->size < need) {
-			av_packet_unref(d->pkt);
+			lcd_p_av_packet_unref(d->pkt);
 			return AVERROR_INVALIDDATA;
 		}
-		av_image_fill_arrays((uint8_t **)src, stride, d->pkt->data, par->format, par->width, par->height, 1);
+		lcd_p_av_image_fill_arrays((uint8_t **)src, stride, d->pkt->data, par->format, par->width, par->height, 1);
 		ret = lcd_scale(d, src, stride, par->width, par->height, par->format, par->color_range, out);
-		av_packet_unref(d->pkt);
+		lcd_p_av_packet_unref(d->pkt);
 		if (ret < 0) {
 			*err = lcd_error(ret);
 			return ret;
 		}
 		return 0;
 	}
-	ret = avcodec_send_packet(d->dec, d->pkt);
-	av_packet_unref(d->pkt);
+	ret = lcd_p_avcodec_send_packet(d->dec, d->pkt);
+	lcd_p_av_packet_unref(d->pkt);
 	if (ret < 0)
 		return AVERROR_INVALIDDATA;
-	ret = avcodec_receive_frame(d->dec, d->frame);
+	ret = lcd_p_avcodec_receive_frame(d->dec, d->frame);
 	if (ret == AVERROR(EAGAIN))
 		return AVERROR(EAGAIN);
 	if (ret < 0)
 		return AVERROR_INVALIDDATA;
 	AVFrame *f = d->frame;
 	ret = lcd_scale(d, (const uint8_t *const *)f->data, f->linesize, f->width, f->height, f->format, f->color_range, out);
-	av_frame_unref(f);
+	lcd_p_av_frame_unref(f);
 	if (ret < 0) {
 		*err = lcd_error(ret);
 		return ret;
@@ -389,11 +463,11 @@ static inline int lcd_audio_setup(lcd_dev *d, int out_rate, int out_ch, char **e
 	d->out_rate = out_rate;
 	d->out_ch = out_ch;
 	AVChannelLayout il, ol;
-	av_channel_layout_default(&il, d->in_ch);
-	av_channel_layout_default(&ol, out_ch);
-	int ret = swr_alloc_set_opts2(&d->swr, &ol, AV_SAMPLE_FMT_FLT, out_rate, &il, in, d->in_rate, 0, NULL);
+	lcd_p_av_channel_layout_default(&il, d->in_ch);
+	lcd_p_av_channel_layout_default(&ol, out_ch);
+	int ret = lcd_p_swr_alloc_set_opts2(&d->swr, &ol, AV_SAMPLE_FMT_FLT, out_rate, &il, in, d->in_rate, 0, NULL);
 	if (ret >= 0)
-		ret = swr_init(d->swr);
+		ret = lcd_p_swr_init(d->swr);
 	if (ret < 0) {
 		*err = lcd_error(ret);
 		return -1;
@@ -408,7 +482,7 @@ static inline int lcd_audio_setup(lcd_dev *d, int out_rate, int out_ch, char **e
 static inline int lcd_read_audio(lcd_dev *d, float *out, int cap, int *frames, int64_t *pts_ns, char **err) {
 	lcd_lastlog[0] = 0;
 	*frames = 0;
-	int ret = av_read_frame(d->fc, d->pkt);
+	int ret = lcd_p_av_read_frame(d->fc, d->pkt);
 	if (ret == AVERROR(EAGAIN))
 		return ret;
 	if (ret < 0) {
@@ -416,16 +490,16 @@ static inline int lcd_read_audio(lcd_dev *d, float *out, int cap, int *frames, i
 		return ret;
 	}
 	int64_t pts = d->pkt->pts != AV_NOPTS_VALUE ? d->pkt->pts : d->pkt->dts;
-	int64_t p = pts == AV_NOPTS_VALUE ? 0 : av_rescale_q(pts, d->tb, (AVRational){1, 1000000000});
+	int64_t p = pts == AV_NOPTS_VALUE ? 0 : lcd_p_av_rescale_q(pts, d->tb, (AVRational){1, 1000000000});
 	// Samples the resampler still holds come out first: they are older.
-	int64_t held = swr_get_delay(d->swr, 1000000000);
+	int64_t held = lcd_p_swr_get_delay(d->swr, 1000000000);
 	*pts_ns = p - held;
-	int bps = av_get_bytes_per_sample(d->in_fmt) * d->in_ch;
+	int bps = lcd_p_av_get_bytes_per_sample(d->in_fmt) * d->in_ch;
 	int n = d->pkt->size / bps;
 	const uint8_t *in[1] = {d->pkt->data};
 	uint8_t *o[1] = {(uint8_t *)out};
-	ret = swr_convert(d->swr, o, cap, in, n);
-	av_packet_unref(d->pkt);
+	ret = lcd_p_swr_convert(d->swr, o, cap, in, n);
+	lcd_p_av_packet_unref(d->pkt);
 	if (ret < 0) {
 		*err = lcd_error(ret);
 		return ret;
@@ -442,16 +516,16 @@ static inline int lcd_list(const char *format, char **names, char **descs, int *
 	*names = NULL;
 	*descs = NULL;
 	*def = -1;
-	const AVInputFormat *ifmt = av_find_input_format(format);
+	const AVInputFormat *ifmt = lcd_p_av_find_input_format(format);
 	if (!ifmt) {
 		*err = strdup("this FFmpeg build has no such capture device type");
 		return AVERROR(ENOSYS);
 	}
 	AVDeviceInfoList *list = NULL;
-	int ret = avdevice_list_input_sources(ifmt, NULL, NULL, &list);
+	int ret = lcd_p_avdevice_list_input_sources(ifmt, NULL, NULL, &list);
 	if (ret < 0) {
 		*err = lcd_error(ret);
-		avdevice_free_list_devices(&list);
+		lcd_p_avdevice_free_list_devices(&list);
 		return ret;
 	}
 	size_t nl = 1, dl = 1;
@@ -474,7 +548,7 @@ static inline int lcd_list(const char *format, char **names, char **descs, int *
 	*descs = ds;
 	*def = list->default_device;
 	ret = list->nb_devices;
-	avdevice_free_list_devices(&list);
+	lcd_p_avdevice_free_list_devices(&list);
 	return ret;
 }
 

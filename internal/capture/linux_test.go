@@ -4,6 +4,7 @@ package capture
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"os"
 	"path/filepath"
@@ -320,5 +321,33 @@ func TestV4L2(t *testing.T) {
 			// A second open while the first streams is refused as busy
 			// (or served, by drivers that allow it), never hangs.
 		})
+	}
+}
+
+// TestLibavDeviceNotLinked: the FFmpeg libraries are loaded when capture
+// needs them, not by every livecap process.
+func TestLibavDeviceNotLinked(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	libs, err := f.ImportedLibraries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range libs {
+		for _, p := range []string{"libavdevice", "libavformat", "libavcodec", "libavutil", "libswscale", "libswresample"} {
+			if strings.HasPrefix(l, p) {
+				t.Errorf("%s is linked (DT_NEEDED %v): it must be loaded on demand by lcd_load", l, libs)
+			}
+		}
+	}
+	if err := load(); err != nil {
+		t.Fatalf("load: %v", err)
 	}
 }
