@@ -154,7 +154,7 @@ func (c *srtConnector) connect(ctx context.Context) (session, error) {
 	if ms, err := sock.GetSockOptInt(srtgo.SRTO_PEERLATENCY); err == nil && ms > 0 {
 		s.peerLatency = time.Duration(ms) * time.Millisecond
 	}
-	s.limit = max(s.peerLatency/2, 20*time.Millisecond)
+	s.flow.ageLimit = max(s.peerLatency/2, 20*time.Millisecond)
 	s.pause = time.NewTimer(time.Hour)
 	s.pause.Stop()
 	// A stop (ctx done) wakes a write blocked on the network; the publisher
@@ -174,19 +174,9 @@ type srtSession struct {
 	bytes atomic.Uint64
 
 	peerLatency time.Duration
-	// limit is the most media libsrt may hold unacknowledged, by age: a
-	// write waits while the oldest unacknowledged byte is older, so that
-	// the fan-out queue behind it fills and sheds whole GOPs, instead of
-	// libsrt sending what arrives too late and the receiver dropping it.
-	limit time.Duration
-	// wrote records, per message written, the message count after it and
-	// when it was written, so that the count of messages libsrt holds
-	// tells the age of the oldest one.
-	wrote   []wroteMark
-	wroteAt int    // index of the oldest mark still unacknowledged
-	msgs    uint64 // messages written
-	pause   *time.Timer
-	linkAt  time.Time // last srt_bstats sample
+	flow        srtFlow
+	pause       *time.Timer
+	linkAt      time.Time // last srt_bstats sample
 
 	linkMu sync.Mutex
 	link_  LinkStats
@@ -248,32 +238,9 @@ func (s *srtSession) flush() error {
 	s.bytes.Add(uint64(n))
 	s.n = 0
 	if n > 0 {
-		s.msgs++
-		s.mark(s.msgs, time.Now())
+		s.flow.wrote(n, time.Now())
 	}
 	return err
-}
-
-type wroteMark struct {
-	end uint64 // messages written, this one included
-	at  time.Time
-}
-
-// srtMaxMarks bounds the write history: at up to 1316 bytes a message it
-// is 5 MB of unacknowledged media, far more than limit lets libsrt hold at any
-// bitrate livecap encodes.
-const srtMaxMarks = 4096
-
-func (s *srtSession) mark(end uint64, at time.Time) {
-	if s.wroteAt > 0 && len(s.wrote) == cap(s.wrote) {
-		// Compact in place: no allocation in the steady state.
-		k := copy(s.wrote, s.wrote[s.wroteAt:])
-		s.wrote, s.wroteAt = s.wrote[:k], 0
-	}
-	if len(s.wrote)-s.wroteAt >= srtMaxMarks {
-		s.wroteAt++ // forget the oldest; the age reads young, never old
-	}
-	s.wrote = append(s.wrote, wroteMark{end: end, at: at})
 }
 
 // srtoSndData is SRTO_SNDDATA, which srtgo does not name: the packets in
@@ -281,43 +248,24 @@ func (s *srtSession) mark(end uint64, at time.Time) {
 // read at this instant (srt_bstats' figures are averaged).
 const srtoSndData = 19
 
-// backlog returns the age of the oldest message libsrt still holds (0 when
-// it holds none). One Write is one message is one packet.
-func (s *srtSession) backlog(now time.Time) (time.Duration, error) {
-	held, err := s.sock.GetSockOptInt(srtoSndData)
-	if err != nil {
-		return 0, err
-	}
-	if now.Sub(s.linkAt) >= 250*time.Millisecond {
-		s.linkAt = now
-		if st, err := s.sock.Stats(); err == nil {
-			s.setLink(st)
-		}
-	}
-	if held <= 0 || uint64(held) > s.msgs {
-		s.wrote, s.wroteAt = s.wrote[:0], 0
-		return 0, nil
-	}
-	done := s.msgs - uint64(held) // acknowledged or dropped by libsrt
-	for s.wroteAt < len(s.wrote) && s.wrote[s.wroteAt].end <= done {
-		s.wroteAt++
-	}
-	if s.wroteAt == len(s.wrote) {
-		return 0, nil
-	}
-	return now.Sub(s.wrote[s.wroteAt].at), nil
-}
-
-// room waits until libsrt holds less than limit of unacknowledged media,
-// or deadline, or abort.
+// room waits until the flow control lets more media into libsrt (see
+// srtFlow), or deadline, or abort.
 func (s *srtSession) room(deadline time.Time) error {
 	for {
 		now := time.Now()
-		age, err := s.backlog(now)
+		held, err := s.sock.GetSockOptInt(srtoSndData)
 		if err != nil {
 			return err
 		}
-		if age <= s.limit {
+		s.flow.update(held, now)
+		if now.Sub(s.linkAt) >= 250*time.Millisecond {
+			s.linkAt = now
+			if st, err := s.sock.Stats(); err == nil {
+				s.setLink(st)
+				s.flow.rtt(time.Duration(st.MsRTT * float64(time.Millisecond)))
+			}
+		}
+		if s.flow.room(now) {
 			return nil
 		}
 		if now.After(deadline) {
