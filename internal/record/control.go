@@ -196,16 +196,17 @@ func (r *Recorder) applyControl(p *media.Packet) (skip bool, err error) {
 	c.pending.Store(c.split)
 	c.mu.Unlock()
 
-	if r.cur != nil {
+	g := &r.seg
+	if g.cur != nil {
 		for _, m := range ms {
-			r.writeMarker(r.cur, m)
+			r.writeMarker(g.cur, m)
 		}
 	}
 	if pause {
 		path := ""
-		if r.cur != nil {
-			path = r.cur.file.path
-			if err := r.closeForPause(p.PTS); err != nil {
+		if g.cur != nil {
+			path = g.cur.file.path
+			if err := g.closeAt(p.PTS, p.DTS); err != nil {
 				return true, err
 			}
 		}
@@ -229,28 +230,10 @@ func (r *Recorder) applyControl(p *media.Packet) (skip bool, err error) {
 		r.emit(Event{Type: RecordingResumed})
 		return false, nil
 	}
-	if split && p.Key && r.cur != nil && p.PTS > r.cur.start {
-		return true, r.cutAt(p)
+	if split && p.Key && g.cur != nil && p.PTS > g.cur.start {
+		return true, g.cutAt(p)
 	}
 	return false, nil
-}
-
-// closeForPause ends the current segment at pts, like a cut with no next
-// segment: it completes once the audio up to pts has arrived.
-func (r *Recorder) closeForPause(pts time.Duration) error {
-	if r.closing != nil {
-		if err := r.complete(r.closing, true); err != nil {
-			return err
-		}
-	}
-	seg := r.cur
-	seg.cut, seg.end = true, pts
-	r.cur = nil
-	r.closing = seg
-	if !r.hasA || (r.sawAudio && r.lastAudio >= seg.end) {
-		return r.complete(seg, false)
-	}
-	return nil
 }
 
 // stopControl: the recorder has finished; later requests are refused.
@@ -349,20 +332,22 @@ func addChapterSpace(b []byte) ([]byte, *chapters) {
 }
 
 // encodeChapters builds the udta box of exactly chapterSpace bytes:
-// udta{ chpl v1 (FFmpeg's layout: movenc.c mov_write_chpl_tag), free }.
-// Chapter start times are in 100 ns units from the file's presentation
-// start.
+// udta{ ©swr livecap (the scan's marker, fmp4.go), chpl v1 (FFmpeg's
+// layout: movenc.c mov_write_chpl_tag), free }. Chapter start times are in
+// 100 ns units from the file's presentation start.
 func encodeChapters(dst []byte, ms []marker) ([]byte, error) {
 	chplSize := 8 + 4 + 4 + 1
 	for _, m := range ms {
 		chplSize += 8 + 1 + len(m.name)
 	}
-	free := chapterSpace - 8 - chplSize
+	swrSize := 8 + 4 + len(Marker)
+	free := chapterSpace - 8 - swrSize - chplSize
 	if free < 8 {
 		return dst, fmt.Errorf("no room left for chapter %q in this file (%d bytes reserved)", ms[len(ms)-1].name, chapterSpace)
 	}
 	dst = binary.BigEndian.AppendUint32(dst, chapterSpace)
 	dst = append(dst, "udta"...)
+	dst = appendMarker(dst)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(chplSize))
 	dst = append(dst, "chpl"...)
 	dst = binary.BigEndian.AppendUint32(dst, 0x01000000) // version 1, flags 0

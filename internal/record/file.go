@@ -10,35 +10,88 @@ import (
 	"time"
 )
 
-// segFile is one output file. Everything is appended in whole fragments;
-// good is the size after the last fragment that was completely written and
-// synced, the point a failed write is rolled back to.
+// segFile is one output file. Nothing is on disk until the first append,
+// which writes the init segment and the first fragment under a hidden
+// temporary name, syncs them and only then links the file into place: a
+// crash at any moment leaves either no segment file or one that plays
+// (never an empty one). Everything after that is appended in whole
+// fragments; good is the size after the last fragment that was completely
+// written and synced, the point a failed write is rolled back to.
 type segFile struct {
 	f       *os.File
 	fd      int
+	dir     string
 	path    string
 	good    int64
 	noSync  bool // benchmarks only: measure the writer, not the disk
 	discard bool // benchmarks only: count the bytes, write nothing
+	// rename, when set, gives another name to try when the file's name
+	// was taken by someone else between the segment's start and its first
+	// fragment.
+	rename func() string
 }
 
-// createExclusive creates dir/name with O_EXCL, so an existing file is never
-// opened, let alone overwritten, and syncs the directory so that the new
-// entry survives a power cut.
-func createExclusive(dir, name string, noSync bool) (*segFile, error) {
-	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if !noSync {
-		if err := syncDir(dir); err != nil {
-			f.Close()
-			os.Remove(path) // empty: we just made it
-			return nil, err
+// partialName is the hidden name a segment is written under until its
+// first fragment is on disk. The scan knows it.
+func partialName(name string) string { return "." + name + ".partial" }
+
+// taken says whether a segment named name (or its partial file) exists.
+func taken(dir, name string) bool {
+	for _, n := range [...]string{name, partialName(name)} {
+		if _, err := os.Lstat(filepath.Join(dir, n)); !errors.Is(err, fs.ErrNotExist) {
+			return true
 		}
 	}
-	return &segFile{f: f, fd: int(f.Fd()), path: path, noSync: noSync}, nil
+	return false
+}
+
+func newSegFile(dir, name string, noSync, discard bool) *segFile {
+	return &segFile{dir: dir, path: filepath.Join(dir, name), noSync: noSync, discard: discard}
+}
+
+// create writes bufs (init segment + first fragment) under the partial
+// name, syncs, and links it to s.path without ever replacing a file there
+// (link fails with EEXIST). fs.ErrExist means the name was taken
+// meanwhile: nothing was left behind, and the caller picks another name.
+func (s *segFile) create(bufs [][]byte) error {
+	for tries := 0; ; tries++ {
+		err := s.createAs(bufs)
+		if !errors.Is(err, fs.ErrExist) || s.rename == nil || tries >= 100 {
+			return err
+		}
+		s.path = s.rename()
+	}
+}
+
+func (s *segFile) createAs(bufs [][]byte) error {
+	tmp := filepath.Join(s.dir, partialName(filepath.Base(s.path)))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	n, err := writeAll(int(f.Fd()), bufs)
+	if err == nil && !s.noSync {
+		err = f.Sync()
+	}
+	if err != nil {
+		return fail(&writeError{path: s.path, good: 0, err: err})
+	}
+	if err := os.Link(tmp, s.path); err != nil {
+		return fail(err)
+	}
+	os.Remove(tmp)
+	if !s.noSync {
+		// The file is complete and named; a failure here only leaves the
+		// directory entry's durability in doubt, so it is not fatal.
+		_ = syncDir(s.dir)
+	}
+	s.f, s.fd, s.good = f, int(f.Fd()), n
+	return nil
 }
 
 func syncDir(dir string) error {
@@ -70,15 +123,19 @@ func advance(bufs [][]byte, n int) [][]byte {
 	return bufs
 }
 
-// append writes one fragment (or the init plus the first fragment) and
-// syncs it. On failure the file is cut back to its last complete fragment
-// and synced, so it stays playable; the error says what happened.
+// append writes one fragment (the first time: the init plus the first
+// fragment, creating the file) and syncs it. On failure the file is cut
+// back to its last complete fragment and synced, so it stays playable; the
+// error says what happened.
 func (s *segFile) append(bufs [][]byte) error {
 	if s.discard {
 		for _, b := range bufs {
 			s.good += int64(len(b))
 		}
 		return nil
+	}
+	if s.f == nil {
+		return s.create(bufs)
 	}
 	n, err := writeAll(s.fd, bufs)
 	if err == nil && !s.noSync {
@@ -107,16 +164,18 @@ func (s *segFile) rollback(written int64, cause error) error {
 // patch overwrites bytes already in the file (durations at finalization);
 // it needs no new disk blocks, so it works on a full disk too.
 func (s *segFile) patch(off int64, b []byte) error {
-	if off+int64(len(b)) > s.good {
+	if s.f == nil || off+int64(len(b)) > s.good {
 		return nil // that part of the file was never completely written
 	}
 	_, err := s.f.WriteAt(b, off)
 	return err
 }
 
-// close syncs and closes. A file that holds nothing (the init segment never
-// made it to disk) is removed: there is no recorded data in it to keep.
+// close syncs and closes the file (if it was ever created).
 func (s *segFile) close() error {
+	if s.f == nil {
+		return nil
+	}
 	var err error
 	if !s.noSync {
 		err = s.f.Sync()
@@ -124,11 +183,7 @@ func (s *segFile) close() error {
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
 	}
-	if s.good == 0 {
-		if rerr := os.Remove(s.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && err == nil {
-			err = rerr
-		}
-	}
+	s.f = nil
 	return err
 }
 
@@ -140,6 +195,12 @@ type writeError struct {
 }
 
 func (e *writeError) Error() string {
+	if e.good == 0 {
+		if errors.Is(e.err, syscall.ENOSPC) {
+			return fmt.Sprintf("disk full while writing the first fragment of %s: recording stopped; no file was left behind", e.path)
+		}
+		return fmt.Sprintf("writing the first fragment of %s: %v: recording stopped; no file was left behind", e.path, e.err)
+	}
 	if errors.Is(e.err, syscall.ENOSPC) {
 		return fmt.Sprintf("disk full while writing %s: recording stopped; the file was cut back to its last complete fragment (%d bytes) and stays playable", e.path, e.good)
 	}

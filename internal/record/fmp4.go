@@ -1,23 +1,21 @@
 package record
 
 import (
-	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"time"
 
-	"github.com/Eyevinn/mp4ff/mp4"
-
+	"github.com/livecap/livecap/internal/h264"
 	"github.com/livecap/livecap/internal/media"
 )
 
 // Timescales. Video uses 90 kHz, which every common frame rate divides
-// closely enough (the sample durations are computed from absolute PTS, so
-// rounding never accumulates). Audio uses its sample rate, so the edit list
-// can trim priming to the exact sample. The movie timescale (mvhd, tkhd,
-// elst, mehd) is 1 ms: 32-bit fields then hold 49 days.
+// closely enough (the sample durations are computed from absolute
+// timestamps, so rounding never accumulates). Audio uses its sample rate,
+// so the edit list can trim priming to the exact sample. The movie
+// timescale (mvhd, tkhd, elst, mehd) is 1 ms: 32-bit fields then hold 49
+// days.
 const (
 	videoTimescale = 90000
 	movieTimescale = 1000
@@ -25,10 +23,32 @@ const (
 
 const (
 	videoTrackID = 1
+	audioTrackID = 2
 	// sample_flags (ISO/IEC 14496-12 8.8.3.1): a sync sample depends on
 	// nothing; any other is a non-sync sample that depends on others.
 	flagsSync    = 0x02000000
 	flagsNonSync = 0x01010000
+)
+
+// Marker is the text of the udta/©swr box livecap writes into every moov
+// (QuickTime's "encoding software", which FFmpeg and mediainfo show as
+// the encoder). The start-up scan touches only files that carry it.
+const Marker = "livecap"
+
+// appendMarker appends the ©swr box naming livecap.
+func appendMarker(dst []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(8+4+len(Marker)))
+	dst = append(dst, "\xa9swr"...)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(Marker)))
+	dst = binary.BigEndian.AppendUint16(dst, 0x55c4) // language "und"
+	return append(dst, Marker...)
+}
+
+// Handler names, in every hdlr livecap writes.
+const (
+	videoHandlerName = "livecap Video Handler"
+	soundHandlerName = "livecap Sound Handler"
+	dataHandlerName  = "livecap Data Handler"
 )
 
 // scale converts a media time to ticks of timescale ts, rounding to the
@@ -46,20 +66,22 @@ func scale(d time.Duration, ts int64) int64 {
 	return v
 }
 
-// ceilMs is a duration in movie ticks, rounded up so that an edit never
-// ends before the last sample it should show starts.
-func ceilMs(d time.Duration) uint32 {
+// movieTicks is a duration in movie ticks (ms), rounded to the nearest so
+// that consecutive segments joined by their declared durations neither
+// gap nor overlap by more than half a tick.
+func movieTicks(d time.Duration) uint32 {
 	if d <= 0 {
 		return 0
 	}
-	v := (int64(d) + int64(time.Millisecond) - 1) / int64(time.Millisecond)
+	v := (int64(d) + int64(time.Millisecond)/2) / int64(time.Millisecond)
 	if v > math.MaxUint32 {
 		v = math.MaxUint32
 	}
 	return uint32(v)
 }
 
-// edit is one edit list entry in movie ticks; mediaTime -1 is an empty edit.
+// edit is one edit list entry: dur in movie ticks, mediaTime in the
+// track's media ticks; mediaTime -1 is an empty edit.
 type edit struct {
 	dur       uint32
 	mediaTime int32
@@ -74,107 +96,173 @@ type initLayout struct {
 	elst    []int64 // per track, start of the elst box
 }
 
-// buildInit encodes ftyp+moov for a fragmented file: an (empty) sample
-// table per track, mvex with mehd and trex, and an edit list per track so
-// that presentation starts at the segment's first video frame.
-func buildInit(info media.StreamInfo, format string, created time.Time, edits [][]edit) ([]byte, initLayout, error) {
-	var lay initLayout
-	init := mp4.NewMP4Init()
-	if format == "mov" {
-		// A QuickTime movie: players and ffprobe treat "qt  " files as MOV.
-		init.AddChild(mp4.NewFtyp("qt  ", 0x20050300, []string{"qt  "}))
-	} else {
-		// iso6 covers tfdt v1 and default-base-is-moof; avc1/mp41 for older readers.
-		init.AddChild(mp4.NewFtyp("isom", 0x200, []string{"isom", "iso6", "avc1", "mp41"}))
-	}
-	moov := mp4.NewMoovBox()
-	init.AddChild(moov)
-	mvhd := mp4.CreateMvhd()
-	mvhd.Timescale = movieTimescale
-	secs := created.Unix() + mp4.EpochDiffS
-	if secs > 0 && secs <= math.MaxUint32 {
-		mvhd.CreationTime, mvhd.ModificationTime = uint64(secs), uint64(secs)
-	}
-	moov.AddChild(mvhd)
-	mvex := mp4.NewMvexBox()
-	mvex.AddChild(&mp4.MehdBox{}) // first child of mvex, as 14496-12 orders it
-	moov.AddChild(mvex)
-
-	ti := 0
-	addEdits := func(trak *mp4.TrakBox) {
-		elst := &mp4.ElstBox{}
-		for _, e := range edits[ti] {
-			elst.Entries = append(elst.Entries, mp4.ElstEntry{SegmentDuration: uint64(e.dur), MediaTime: int64(e.mediaTime), MediaRateInteger: 1})
-		}
-		edts := &mp4.EdtsBox{}
-		edts.AddChild(elst)
-		// edts belongs right after tkhd; AddChild would append it after mdia.
-		trak.Edts = edts
-		trak.Children = append([]mp4.Box{trak.Children[0], edts}, trak.Children[1:]...)
-		ti++
-	}
-	if v := info.Video; v != nil {
-		trak := init.AddEmptyTrack(videoTimescale, "video", "und")
-		if err := trak.SetAVCDescriptor("avc1", [][]byte{v.SPS}, [][]byte{v.PPS}, true); err != nil {
-			return nil, lay, fmt.Errorf("video parameter sets: %w", err)
-		}
-		addEdits(trak)
-	}
-	if a := info.Audio; a != nil {
-		trak := init.AddEmptyTrack(uint32(a.SampleRate), "audio", "und")
-		// The esds carries the encoder's own AudioSpecificConfig: mp4ff's
-		// SetAACDescriptor rebuilds one that always says stereo.
-		esds := mp4.CreateEsdsBox(a.ASC)
-		esds.DecConfigDescriptor.AvgBitrate = uint32(a.Bitrate)
-		esds.DecConfigDescriptor.MaxBitrate = uint32(a.Bitrate)
-		rate := a.SampleRate
-		if rate > math.MaxUint16 {
-			rate = 0 // the 16.16 field cannot hold it; the esds is authoritative
-		}
-		mp4a := mp4.CreateAudioSampleEntryBox("mp4a", uint16(a.Channels), 16, uint16(rate), esds)
-		trak.Mdia.Minf.Stbl.Stsd.AddChild(mp4a)
-		addEdits(trak)
-	}
-	var buf bytes.Buffer
-	if err := init.Encode(&buf); err != nil {
-		return nil, lay, fmt.Errorf("encode init segment: %w", err)
-	}
-	b := buf.Bytes()
-	if err := locate(b, 0, int64(len(b)), &lay); err != nil {
-		return nil, lay, err
-	}
-	if lay.mvhdDur == 0 || lay.mehdDur == 0 || len(lay.tkhdDur) != len(edits) || len(lay.elst) != len(edits) {
-		return nil, lay, errors.New("init segment: mvhd/mehd/tkhd/elst not where expected")
-	}
-	return b, lay, nil
+// initSpec is what an init segment describes.
+type initSpec struct {
+	info    media.StreamInfo
+	mov     bool // QuickTime layout
+	created time.Time
+	edits   [][]edit // per track: video, then audio
 }
 
-// locate walks the encoded init and records the offsets of the fields
-// patched when a file is finalized. All those boxes are version 0.
-func locate(b []byte, start, end int64, lay *initLayout) error {
-	for p := start; p+8 <= end; {
-		size := int64(binary.BigEndian.Uint32(b[p:]))
-		typ := string(b[p+4 : p+8])
-		if size < 8 || p+size > end {
-			return fmt.Errorf("init segment: bad box %q at %d", typ, p)
-		}
-		switch typ {
-		case "moov", "trak", "edts", "mvex":
-			if err := locate(b, p+8, p+size, lay); err != nil {
-				return err
-			}
-		case "mvhd":
-			lay.mvhdDur = p + 24
-		case "mehd":
-			lay.mehdDur = p + 12
-		case "tkhd":
-			lay.tkhdDur = append(lay.tkhdDur, p+28)
-		case "elst":
-			lay.elst = append(lay.elst, p)
-		}
-		p += size
+// buildInit encodes ftyp+moov for a fragmented file: an empty sample table
+// per track, an edit list per track so that presentation starts at the
+// segment's first video frame, and mvex with mehd and trex. moov is the
+// last box, so that udta (appendMarker) can follow inside it. With mov, the boxes are laid out as QuickTime (and
+// FFmpeg's mov muxer) write them: hdlr with component types, a data
+// handler in minf, a version-1 sound description with wave and chan, and
+// nclc colour.
+func buildInit(s initSpec) ([]byte, initLayout, error) {
+	var lay initLayout
+	v, a := s.info.Video, s.info.Audio
+	if v == nil || len(v.SPS) < 4 || len(v.PPS) == 0 {
+		return nil, lay, fmt.Errorf("video parameter sets: SPS of %d and PPS of %d bytes", len(v.SPS), len(v.PPS))
 	}
-	return nil
+	ntracks := 1
+	if a != nil {
+		ntracks = 2
+	}
+	if len(s.edits) != ntracks {
+		return nil, lay, fmt.Errorf("init segment: %d edit lists for %d tracks", len(s.edits), ntracks)
+	}
+	var created uint32
+	if secs := s.created.Unix() + 2082844800; secs > 0 && secs <= math.MaxUint32 {
+		created = uint32(secs) // seconds since 1904
+	}
+	w := &boxWriter{b: make([]byte, 0, 1536+len(v.SPS)+len(v.PPS))}
+
+	ftyp := w.open("ftyp")
+	if s.mov {
+		// A QuickTime movie: players and ffprobe treat "qt  " files as MOV.
+		w.str("qt  ")
+		w.u32(0x20050300)
+		w.str("qt  ")
+	} else {
+		// iso6 covers tfdt v1 and default-base-is-moof; avc1/mp41 for older readers.
+		w.str("isom")
+		w.u32(0x200)
+		w.str("isomiso6avc1mp41")
+	}
+	w.end(ftyp)
+
+	moov := w.open("moov")
+	mvhd := w.full("mvhd", 0, 0)
+	w.u32(created)
+	w.u32(created)
+	w.u32(movieTimescale)
+	lay.mvhdDur = int64(len(w.b))
+	w.u32(0) // duration, patched
+	w.u32(0x00010000)
+	w.u16(0x0100)
+	w.zero(10)
+	w.matrix()
+	w.zero(24)
+	w.u32(uint32(ntracks + 1)) // next_track_ID
+	w.end(mvhd)
+
+	// Video track.
+	trak := w.open("trak")
+	lay.tkhdDur = append(lay.tkhdDur, tkhd(w, created, videoTrackID, false, v.Width, v.Height))
+	lay.elst = append(lay.elst, edts(w, s.edits[0]))
+	mdia := w.open("mdia")
+	mdhd(w, created, videoTimescale)
+	hdlr(w, s.mov, "mhlr", "vide", videoHandlerName)
+	minf := w.open("minf")
+	vmhd := w.full("vmhd", 0, 1)
+	w.zero(8)
+	w.end(vmhd)
+	dinf(w, s.mov)
+	stbl := w.open("stbl")
+	stsd := w.full("stsd", 0, 0)
+	w.u32(1)
+	avc1(w, v, s.mov)
+	w.end(stsd)
+	emptyTables(w)
+	w.end(stbl)
+	w.end(minf)
+	w.end(mdia)
+	w.end(trak)
+
+	if a != nil {
+		if a.SampleRate <= 0 || len(a.ASC) == 0 {
+			return nil, lay, fmt.Errorf("audio config: rate %d, AudioSpecificConfig of %d bytes", a.SampleRate, len(a.ASC))
+		}
+		trak := w.open("trak")
+		lay.tkhdDur = append(lay.tkhdDur, tkhd(w, created, audioTrackID, true, 0, 0))
+		lay.elst = append(lay.elst, edts(w, s.edits[1]))
+		mdia := w.open("mdia")
+		mdhd(w, created, uint32(a.SampleRate))
+		hdlr(w, s.mov, "mhlr", "soun", soundHandlerName)
+		minf := w.open("minf")
+		smhd := w.full("smhd", 0, 0)
+		w.zero(4)
+		w.end(smhd)
+		dinf(w, s.mov)
+		stbl := w.open("stbl")
+		stsd := w.full("stsd", 0, 0)
+		w.u32(1)
+		mp4a(w, a, s.mov)
+		w.end(stsd)
+		emptyTables(w)
+		w.end(stbl)
+		w.end(minf)
+		w.end(mdia)
+		w.end(trak)
+	}
+
+	mvex := w.open("mvex")
+	mehd := w.full("mehd", 0, 0) // first child of mvex, as 14496-12 orders it
+	lay.mehdDur = int64(len(w.b))
+	w.u32(0)
+	w.end(mehd)
+	for id := uint32(1); id <= uint32(ntracks); id++ {
+		trex := w.full("trex", 0, 0)
+		w.u32(id)
+		w.u32(1) // sample description index
+		w.zero(12)
+		w.end(trex)
+	}
+	w.end(mvex)
+
+	// udta (the marker and room for chapters) is appended by the
+	// recorder: control.go addChapterSpace.
+	w.end(moov)
+	return w.b, lay, nil
+}
+
+// tkhd writes a track header and returns the offset of its duration.
+func tkhd(w *boxWriter, created uint32, id uint32, audio bool, width, height int) int64 {
+	off := w.full("tkhd", 0, 3) // enabled, in movie
+	w.u32(created)
+	w.u32(created)
+	w.u32(id)
+	w.u32(0)
+	dur := int64(len(w.b))
+	w.u32(0) // duration, patched
+	w.zero(8)
+	w.u16(0) // layer
+	if audio {
+		w.u16(1)      // alternate group
+		w.u16(0x0100) // volume 1.0
+	} else {
+		w.u16(0)
+		w.u16(0)
+	}
+	w.u16(0)
+	w.matrix()
+	w.u32(uint32(width) << 16)
+	w.u32(uint32(height) << 16)
+	w.end(off)
+	return dur
+}
+
+// edts writes an edit list and returns the offset of its elst box, which
+// finalization rewrites in place (the entry count never changes).
+func edts(w *boxWriter, edits []edit) int64 {
+	e := w.open("edts")
+	off := int64(len(w.b))
+	w.b = encodeElst(w.b, edits)
+	w.end(e)
+	return off
 }
 
 // encodeElst encodes an elst box (v0) with the given entries.
@@ -192,85 +280,231 @@ func encodeElst(dst []byte, edits []edit) []byte {
 	return dst
 }
 
-// sample is one trun entry.
-type sample struct {
-	dur, size, flags uint32
+// mdhd writes a media header. Its duration is 0: a fragmented file's
+// samples are in the fragments.
+func mdhd(w *boxWriter, created, timescale uint32) {
+	off := w.full("mdhd", 0, 0)
+	w.u32(created)
+	w.u32(created)
+	w.u32(timescale)
+	w.u32(0)
+	w.u16(0x55c4) // language "und"
+	w.u16(0)
+	w.end(off)
 }
 
-// trackFrag is one track's part of a fragment.
-type trackFrag struct {
-	id      uint32
-	base    uint64 // tfdt
-	flags   bool   // per-sample flags (video)
-	samples []sample
-	bytes   int
+// hdlr writes a handler box: ISO form (pre_defined 0, a C string) or the
+// QuickTime form (component type, a counted string).
+func hdlr(w *boxWriter, mov bool, component, subtype, name string) {
+	off := w.full("hdlr", 0, 0)
+	if mov {
+		w.str(component)
+	} else {
+		w.u32(0)
+	}
+	w.str(subtype)
+	w.zero(12)
+	if mov {
+		w.pascal(name)
+	} else {
+		w.str(name)
+		w.u8(0)
+	}
+	w.end(off)
 }
 
-// appendMoof encodes moof (mfhd, one traf per track that has samples) and
-// the mdat header into dst. It is written by hand, into a reused buffer,
-// because it is the only per-fragment box: no allocation per sample.
-// Sample data follows in mdat in track order.
-func appendMoof(dst []byte, seq uint32, tracks []trackFrag) []byte {
-	start := len(dst)
-	dst = append(dst, 0, 0, 0, 0, 'm', 'o', 'o', 'f')
-	dst = binary.BigEndian.AppendUint32(dst, 16)
-	dst = append(dst, "mfhd"...)
-	dst = binary.BigEndian.AppendUint32(dst, 0)
-	dst = binary.BigEndian.AppendUint32(dst, seq)
-	var offsets []int // positions of the data_offset fields, patched below
-	var offBuf [4]int
-	offsets = offBuf[:0]
-	for _, t := range tracks {
-		if len(t.samples) == 0 {
-			continue
-		}
-		per := 8
-		trunFlags := uint32(0x000001 | 0x000100 | 0x000200) // data offset, duration, size
-		if t.flags {
-			per = 12
-			trunFlags |= 0x000400
-		}
-		trunSize := 20 + per*len(t.samples)
-		trafSize := 8 + 16 + 20 + trunSize
-		dst = binary.BigEndian.AppendUint32(dst, uint32(trafSize))
-		dst = append(dst, "traf"...)
-		dst = binary.BigEndian.AppendUint32(dst, 16)
-		dst = append(dst, "tfhd"...)
-		dst = binary.BigEndian.AppendUint32(dst, 0x020000) // default-base-is-moof
-		dst = binary.BigEndian.AppendUint32(dst, t.id)
-		dst = binary.BigEndian.AppendUint32(dst, 20)
-		dst = append(dst, "tfdt"...)
-		dst = binary.BigEndian.AppendUint32(dst, 1<<24) // version 1: 64-bit time
-		dst = binary.BigEndian.AppendUint64(dst, t.base)
-		dst = binary.BigEndian.AppendUint32(dst, uint32(trunSize))
-		dst = append(dst, "trun"...)
-		dst = binary.BigEndian.AppendUint32(dst, trunFlags)
-		dst = binary.BigEndian.AppendUint32(dst, uint32(len(t.samples)))
-		offsets = append(offsets, len(dst))
-		dst = append(dst, 0, 0, 0, 0)
-		for _, s := range t.samples {
-			dst = binary.BigEndian.AppendUint32(dst, s.dur)
-			dst = binary.BigEndian.AppendUint32(dst, s.size)
-			if t.flags {
-				dst = binary.BigEndian.AppendUint32(dst, s.flags)
-			}
-		}
+// dinf: the media data is in this file. QuickTime also wants the data
+// handler's hdlr in minf, ahead of dinf.
+func dinf(w *boxWriter, mov bool) {
+	if mov {
+		hdlr(w, true, "dhlr", "url ", dataHandlerName)
 	}
-	moofSize := len(dst) - start
-	binary.BigEndian.PutUint32(dst[start:], uint32(moofSize))
-	off := moofSize + 8
-	i := 0
-	total := 0
-	for _, t := range tracks {
-		if len(t.samples) == 0 {
-			continue
-		}
-		binary.BigEndian.PutUint32(dst[offsets[i]:], uint32(off))
-		off += t.bytes
-		total += t.bytes
-		i++
+	d := w.open("dinf")
+	dref := w.full("dref", 0, 0)
+	w.u32(1)
+	u := w.full("url ", 0, 1) // self-contained
+	w.end(u)
+	w.end(dref)
+	w.end(d)
+}
+
+// emptyTables: a fragmented file's sample table holds no samples.
+func emptyTables(w *boxWriter) {
+	for _, t := range [...]string{"stts", "stsc"} {
+		off := w.full(t, 0, 0)
+		w.u32(0)
+		w.end(off)
 	}
-	dst = binary.BigEndian.AppendUint32(dst, uint32(8+total))
-	dst = append(dst, "mdat"...)
-	return dst
+	stsz := w.full("stsz", 0, 0)
+	w.u32(0)
+	w.u32(0)
+	w.end(stsz)
+	stco := w.full("stco", 0, 0)
+	w.u32(0)
+	w.end(stco)
+}
+
+// avc1 writes the H.264 sample entry: avcC, then colr and pasp so that
+// players do not guess the colour space or the pixel shape.
+func avc1(w *boxWriter, v *media.VideoConfig, mov bool) {
+	off := w.open("avc1")
+	w.zero(6)
+	w.u16(1) // data reference index
+	w.u16(0) // version
+	w.u16(0) // revision
+	w.u32(0) // vendor
+	if mov {
+		w.u32(0x200) // temporal quality: normal
+		w.u32(0x200) // spatial quality: normal
+	} else {
+		w.zero(8)
+	}
+	w.u16(uint16(v.Width))
+	w.u16(uint16(v.Height))
+	w.u32(0x00480000) // 72 dpi
+	w.u32(0x00480000)
+	w.u32(0)
+	w.u16(1) // frame count
+	var name [32]byte
+	const compressor = "livecap H.264"
+	name[0] = byte(len(compressor))
+	copy(name[1:], compressor)
+	w.raw(name[:])
+	w.u16(0x18)   // depth
+	w.u16(0xffff) // pre_defined -1: no colour table
+	avcC := w.open("avcC")
+	w.raw(h264.DecoderConfig(v.SPS, v.PPS))
+	w.end(avcC)
+	pic := h264.Describe(v.SPS, v.Height)
+	c := pic.Colour
+	if mov {
+		colr := w.open("colr")
+		w.str("nclc")
+		w.u16(c.Primaries)
+		w.u16(c.Transfer)
+		w.u16(c.Matrix)
+		w.end(colr)
+	} else {
+		colr := w.open("colr")
+		w.str("nclx")
+		w.u16(c.Primaries)
+		w.u16(c.Transfer)
+		w.u16(c.Matrix)
+		if c.FullRange {
+			w.u8(0x80)
+		} else {
+			w.u8(0)
+		}
+		w.end(colr)
+	}
+	pasp := w.open("pasp")
+	w.u32(pic.SARWidth)
+	w.u32(pic.SARHeight)
+	w.end(pasp)
+	w.end(off)
+}
+
+// mp4a writes the AAC sample entry. MP4: version 0 with esds inside (ISO/IEC
+// 14496-14). MOV: QuickTime's version-1 sound description, whose esds sits
+// in a wave box (frma, mp4a, esds, terminator) followed by a chan box, as
+// Apple's QuickTime File Format Specification and FFmpeg's mov muxer
+// (mov_write_audio_tag) lay it out.
+func mp4a(w *boxWriter, a *media.AudioConfig, mov bool) {
+	off := w.open("mp4a")
+	w.zero(6)
+	w.u16(1) // data reference index
+	rate := a.SampleRate
+	if rate > math.MaxUint16 {
+		rate = 0 // the 16.16 field cannot hold it; the esds is authoritative
+	}
+	frame := a.FrameSize
+	if frame <= 0 {
+		frame = 1024
+	}
+	if mov {
+		w.u16(1) // version 1
+		w.u16(0) // revision
+		w.u32(0) // vendor
+		w.u16(uint16(a.Channels))
+		w.u16(16)     // sample size
+		w.u16(0xfffe) // compression ID -2: compressed, variable bit rate
+		w.u16(0)      // packet size
+		w.u32(uint32(rate) << 16)
+		w.u32(uint32(frame)) // samples per packet
+		w.u32(0)             // bytes per packet (variable)
+		w.u32(0)             // bytes per frame (variable)
+		w.u32(2)             // bytes per sample (16-bit)
+		wave := w.open("wave")
+		frma := w.open("frma")
+		w.str("mp4a")
+		w.end(frma)
+		inner := w.open("mp4a")
+		w.u32(0)
+		w.end(inner)
+		esds(w, a)
+		w.u32(8) // terminator atom
+		w.u32(0)
+		w.end(wave)
+		if tag, ok := channelLayoutTag(a.Channels); ok {
+			chan_ := w.full("chan", 0, 0)
+			w.u32(tag)
+			w.u32(0) // channel bitmap
+			w.u32(0) // number of channel descriptions
+			w.end(chan_)
+		}
+	} else {
+		w.zero(8) // version, revision, vendor
+		w.u16(uint16(a.Channels))
+		w.u16(16)
+		w.u32(0) // pre_defined, reserved
+		w.u32(uint32(rate) << 16)
+		esds(w, a)
+	}
+	w.end(off)
+}
+
+// channelLayoutTag is Core Audio's layout tag for an AAC channel count:
+// kAudioChannelLayoutTag_Mono (100<<16 | 1) and _Stereo (101<<16 | 2).
+// Other counts get no chan box; the AudioSpecificConfig says it all.
+func channelLayoutTag(channels int) (uint32, bool) {
+	switch channels {
+	case 1:
+		return 100<<16 | 1, true
+	case 2:
+		return 101<<16 | 2, true
+	}
+	return 0, false
+}
+
+// esds writes the MPEG-4 elementary stream descriptor (ISO/IEC 14496-1
+// 7.2.6.5) of an AAC stream: the encoder's own AudioSpecificConfig, so a
+// mono stream says mono.
+func esds(w *boxWriter, a *media.AudioConfig) {
+	off := w.full("esds", 0, 0)
+	desc := func(tag byte, n int) {
+		w.u8(tag)
+		w.u8(0x80 | byte(n>>21&0x7f))
+		w.u8(0x80 | byte(n>>14&0x7f))
+		w.u8(0x80 | byte(n>>7&0x7f))
+		w.u8(byte(n & 0x7f))
+	}
+	asc := a.ASC
+	dsi := 5 + len(asc)
+	dcd := 13 + dsi
+	es := 3 + 5 + dcd + 5 + 1
+	desc(0x03, es)
+	w.u16(audioTrackID) // ES_ID
+	w.u8(0)             // flags
+	desc(0x04, dcd)
+	w.u8(0x40) // object type: MPEG-4 audio
+	w.u8(0x15) // stream type audio (5 << 2), upstream 0, reserved 1
+	w.u8(0)    // buffer size DB (24 bits)
+	w.u16(0)
+	w.u32(uint32(a.Bitrate)) // max bitrate
+	w.u32(uint32(a.Bitrate)) // average bitrate
+	desc(0x05, len(asc))
+	w.raw(asc)
+	desc(0x06, 1)
+	w.u8(0x02) // SLConfig predefined: MP4
+	w.end(off)
 }

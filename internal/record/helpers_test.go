@@ -269,22 +269,6 @@ func decodeErrors(t testing.TB, path string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// audioPCM decodes the audio as a player presents it, from media time 0 on,
-// to mono float32 at the track's rate. FFmpeg applies the edit list's
-// media_time to the timestamps of fragmented files but does not drop the
-// samples before 0 itself (it does for non-fragmented ones): atrim drops
-// them by timestamp, as a player's clock does. -copyts keeps the file's own
-// timeline (by default ffmpeg shifts every stream by the earliest start).
-func audioPCM(t testing.TB, path string) []float32 {
-	t.Helper()
-	out := run(t, "ffmpeg", "-v", "error", "-copyts", "-i", path, "-map", "0:a", "-af", "atrim=start=0", "-ac", "1", "-f", "f32le", "-")
-	pcm := make([]float32, len(out)/4)
-	for i := range pcm {
-		pcm[i] = math.Float32frombits(binary.LittleEndian.Uint32(out[4*i:]))
-	}
-	return pcm
-}
-
 // onsets finds the starts of beeps (|x| > 0.2 after 20 ms of quiet).
 func onsets(pcm []float32, rate int) []int {
 	var on []int
@@ -301,18 +285,24 @@ func onsets(pcm []float32, rate int) []int {
 	return on
 }
 
-// onsetsFromZero finds the beep onsets on the file's presentation clock:
-// the audio is padded with silence from time 0 (as a player would leave it
-// silent before the first sample) with aresample's first_pts.
-func onsetsFromZero(t testing.TB, path string) []float64 {
+// audioPCMFromZero decodes the audio on the file's presentation clock:
+// padded with silence from time 0 (as a player leaves it silent before the
+// first sample) with aresample's first_pts, mono float32 at 48 kHz.
+func audioPCMFromZero(t testing.TB, path string) []float32 {
 	t.Helper()
 	out := run(t, "ffmpeg", "-v", "error", "-copyts", "-i", path, "-map", "0:a", "-af", "aresample=first_pts=0,atrim=start=0", "-ac", "1", "-f", "f32le", "-")
 	pcm := make([]float32, len(out)/4)
 	for i := range pcm {
 		pcm[i] = math.Float32frombits(binary.LittleEndian.Uint32(out[4*i:]))
 	}
+	return pcm
+}
+
+// onsetsFromZero finds the beep onsets on the file's presentation clock.
+func onsetsFromZero(t testing.TB, path string) []float64 {
+	t.Helper()
 	var s []float64
-	for _, o := range onsets(pcm, 48000) {
+	for _, o := range onsets(audioPCMFromZero(t, path), 48000) {
 		s = append(s, float64(o)/48000)
 	}
 	return s

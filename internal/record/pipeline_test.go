@@ -64,6 +64,14 @@ func TestPipelineToFiles(t *testing.T) {
 			t.Errorf("%s: no beep", f)
 		}
 		for _, o := range on {
+			if i > 0 && o < 1024.0/48000+0.002 {
+				// A later segment's first AAC frame is decoded without the
+				// frame before it (that one ended the previous file, so
+				// that joined files neither gap nor repeat): a beep right
+				// at the cut is found late in that file alone.
+				// TestBFramesAndJoins checks it in the joined files.
+				continue
+			}
 			if d := o - math.Round(o); math.Abs(d) > 0.002 {
 				t.Errorf("%s: beep at %.4f s: %.2f ms off the flash", f, o, d*1000)
 			}
