@@ -87,6 +87,7 @@ type chunkWriter struct {
 	size int
 	hdr  []byte      // headers of one message, reused
 	iov  net.Buffers // slices of one message, reused
+	out  net.Buffers // what WriteTo consumes: a field, so it does not escape
 	n    uint64      // bytes written
 }
 
@@ -151,8 +152,9 @@ func (c *chunkWriter) message(csid int, typ byte, ts uint32, msid uint32, head, 
 	if err := c.plan(csid, typ, ts, msid, head, body); err != nil {
 		return err
 	}
-	bufs := c.iov // WriteTo consumes its receiver; c.iov keeps the array
-	n, err := bufs.WriteTo(c.w)
+	c.out = c.iov // WriteTo consumes its receiver; c.iov keeps the array
+	n, err := c.out.WriteTo(c.w)
+	c.out = nil
 	c.n += uint64(n)
 	clear(c.iov[:cap(c.iov)]) // no reference to a payload outlives the write
 	c.iov = c.iov[:0]

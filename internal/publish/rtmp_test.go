@@ -142,7 +142,21 @@ func TestRTMPStalledPeer(t *testing.T) {
 	if pol := DefaultPolicy(); maxQueued > pol.MaxBytes || st.Queue.DroppedVideo == 0 {
 		t.Errorf("queue peaked at %d bytes, dropped %d video frames", maxQueued, st.Queue.DroppedVideo)
 	}
-	t.Logf("stall %v: queue peak %d bytes, dropped %d video %d audio, reconnects %d", stall, maxQueued, st.Queue.DroppedVideo, st.Queue.DroppedAudio, st.Reconnects)
+	t.Logf("stall %v: queue peak %d bytes, dropped %d video %d audio, reconnects %d, frames_dropped events %d", stall, maxQueued, st.Queue.DroppedVideo, st.Queue.DroppedAudio, st.Reconnects, h.count(EventFramesDropped))
+	// The stalled connection was reset (SO_LINGER 0), not closed
+	// gracefully: no stale media kept the old publish alive, so the ingest
+	// never refused the reconnect as "Already publishing".
+	h.evMu.Lock()
+	for _, e := range h.events {
+		if strings.Contains(e.Error, "already being published") {
+			t.Errorf("%s: %s", e.Type, e.Error)
+		}
+	}
+	h.evMu.Unlock()
+	// The queue shed while the peer was stalled: reported as it happened.
+	if h.count(EventFramesDropped) == 0 {
+		t.Error("no frames_dropped event while the queue shed")
+	}
 	h.noSecrets(rtmpKey)
 }
 
