@@ -4,7 +4,7 @@ package capture
 
 /*
 #cgo CFLAGS: -fobjc-arc -Wall
-#cgo LDFLAGS: -framework Foundation -framework AVFoundation -framework AVFAudio -framework CoreMedia -framework CoreVideo -framework CoreFoundation -framework ScreenCaptureKit
+#cgo LDFLAGS: -framework Foundation -framework AVFoundation -framework AVFAudio -framework CoreMedia -framework CoreVideo -framework CoreFoundation -framework CoreGraphics -framework ScreenCaptureKit
 #include <stdlib.h>
 #include "avf_darwin.h"
 */
@@ -13,8 +13,8 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime/cgo"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,24 +28,32 @@ import (
 
 func init() { RegisterPlatform(darwinPlatform{}) }
 
+// Bounds on every wait for a system completion handler.
+const (
+	// permissionWait: the camera/microphone prompt waits for a person.
+	permissionWait = 120 // s
+	// systemWait: ScreenCaptureKit listing displays, starting, stopping.
+	systemWait = 10 // s
+)
+
 type darwinPlatform struct{}
 
-// listing collects what lc_list_* report through lcItem.
+// listing collects what lc_list_* report through lcItem and lcFormat.
 type listing struct {
-	mu    sync.Mutex
-	items []item
+	mu     sync.Mutex
+	items  []item
+	ranges []FrameRange
 }
 
 type item struct {
 	kind, index, a, b int
-	lo, hi            float64
 	name, uid         string
 }
 
 //export lcItem
-func lcItem(ctx C.uintptr_t, kind, index, a, b C.int, lo, hi C.double, name, uid *C.char) {
+func lcItem(ctx C.uintptr_t, kind, index, a, b C.int, name, uid *C.char) {
 	l := cgo.Handle(ctx).Value().(*listing)
-	it := item{kind: int(kind), index: int(index), a: int(a), b: int(b), lo: float64(lo), hi: float64(hi)}
+	it := item{kind: int(kind), index: int(index), a: int(a), b: int(b)}
 	if name != nil {
 		it.name = C.GoString(name)
 	}
@@ -57,57 +65,57 @@ func lcItem(ctx C.uintptr_t, kind, index, a, b C.int, lo, hi C.double, name, uid
 	l.mu.Unlock()
 }
 
-func list(f func(ctx C.uintptr_t)) []item {
+//export lcFormat
+func lcFormat(ctx C.uintptr_t, format, rng, w, h C.int, minFPS, maxFPS C.double,
+	minV C.int64_t, minTS C.int32_t, maxV C.int64_t, maxTS C.int32_t) {
+	l := cgo.Handle(ctx).Value().(*listing)
+	r := FrameRange{Format: int(format), Range: int(rng), Width: int(w), Height: int(h),
+		MinFPS: float64(minFPS), MaxFPS: float64(maxFPS),
+		MinDuration: CMTime{Value: int64(minV), Scale: int32(minTS)},
+		MaxDuration: CMTime{Value: int64(maxV), Scale: int32(maxTS)}}
+	l.mu.Lock()
+	l.ranges = append(l.ranges, r)
+	l.mu.Unlock()
+}
+
+func list(f func(ctx C.uintptr_t)) *listing {
 	l := &listing{}
 	h := cgo.NewHandle(l)
 	defer h.Delete()
 	f(C.uintptr_t(h))
-	return l.items
+	return l
 }
 
-func devices() []item { return list(func(c C.uintptr_t) { C.lc_list_devices(c) }) }
+func devices() []item { return list(func(c C.uintptr_t) { C.lc_list_devices(c) }).items }
 
-func formats(uid string) []item {
+func formats(uid string) []FrameRange {
 	cu := C.CString(uid)
 	defer C.free(unsafe.Pointer(cu))
-	return list(func(c C.uintptr_t) { C.lc_list_formats(cu, c) })
+	return list(func(c C.uintptr_t) { C.lc_list_formats(cu, c) }).ranges
 }
 
+// screenAllowed asks without prompting (CGPreflightScreenCaptureAccess).
+func screenAllowed() bool { return C.lc_screen_access() == 1 }
+
+const screenPane = "System Settings > Privacy & Security > Screen & System Audio Recording (Screen Recording before macOS 15)"
+
+// screens lists displays through ScreenCaptureKit, which prompts for the
+// screen recording permission when it is undetermined: only when a screen
+// is requested, or when the permission is known to be granted.
 func screens() ([]item, error) {
 	var cerr *C.char
 	var denied C.int
 	var rc C.int
-	its := list(func(c C.uintptr_t) { rc = C.lc_list_screens(c, &cerr, &denied) })
+	l := list(func(c C.uintptr_t) { rc = C.lc_list_screens(c, &cerr, &denied) })
 	if rc != 0 {
 		msg := C.GoString(cerr)
 		C.free(unsafe.Pointer(cerr))
 		if denied != 0 {
-			return nil, fmt.Errorf("%w: %s; allow it in System Settings > Privacy & Security > Screen & System Audio Recording (Screen Recording before macOS 15) for this terminal or app, then start it again", ErrPermission, msg)
+			return nil, fmt.Errorf("%w: %s; allow it in %s for this terminal or app, then start it again", ErrPermission, msg, screenPane)
 		}
 		return nil, fmt.Errorf("%w: %s", ErrDevice, msg)
 	}
-	return its, nil
-}
-
-// formatString is how a device format reads in lists and errors.
-func formatString(f item) string {
-	if f.lo == f.hi || f.lo == 0 {
-		return fmt.Sprintf("%dx%d@%g", f.a, f.b, f.hi)
-	}
-	return fmt.Sprintf("%dx%d@%g-%g", f.a, f.b, f.lo, f.hi)
-}
-
-func offered(fs []item) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, f := range fs {
-		s := formatString(f)
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
+	return l.items, nil
 }
 
 func (darwinPlatform) Devices() ([]Device, error) {
@@ -116,14 +124,20 @@ func (darwinPlatform) Devices() ([]Device, error) {
 		dev := Device{Index: d.index, Name: d.name, ID: d.uid}
 		if d.kind == C.LC_CAMERA {
 			dev.Kind = "video"
-			dev.Formats = offered(formats(d.uid))
+			dev.Formats = Offered(formats(d.uid))
 		} else {
 			dev.Kind = "audio"
 		}
 		out = append(out, dev)
 	}
-	// Screens need the screen recording permission; without it cameras and
-	// microphones are still listed, with the reason in the error.
+	// Listing screens must not prompt: `livecap devices` asks
+	// ScreenCaptureKit only when screen recording is already allowed.
+	if !screenAllowed() {
+		if len(out) > 0 {
+			return out, nil
+		}
+		return nil, fmt.Errorf("%w: screen recording is not allowed, so screens are not listed (allow it in %s); no camera or microphone found", ErrPermission, screenPane)
+	}
 	scr, err := screens()
 	for _, s := range scr {
 		out = append(out, Device{Kind: "screen", Index: s.index, Name: fmt.Sprintf("Display %d", s.index),
@@ -172,65 +186,37 @@ func pick(all []item, kind int, what, want string) (item, error) {
 	return item{}, fmt.Errorf("%w: no %s %q (have: %s)", ErrDevice, what, want, strings.Join(names, ", "))
 }
 
-// chooseFormat picks the device format for the request: exact size when
-// asked (else 1280x720 when offered, else the device's first format), at a
-// frame rate inside one of its ranges (else 30, or the highest below it).
-func chooseFormat(name string, fs []item, w, h, fps int) (idx, fw, fh, ffps int, err error) {
-	if len(fs) == 0 {
-		return 0, 0, 0, 0, fmt.Errorf("%w: camera %q reports no formats", ErrDevice, name)
-	}
-	fits := func(f item, r int) bool { return float64(r) >= f.lo-0.01 && float64(r) <= f.hi+0.01 }
-	candidates := func(w, h int) []item {
-		var c []item
-		for _, f := range fs {
-			if f.a == w && f.b == h {
-				c = append(c, f)
-			}
-		}
-		return c
-	}
-	var c []item
-	switch {
-	case w > 0 || h > 0:
-		c = candidates(w, h)
-	default:
-		if c = candidates(1280, 720); len(c) == 0 {
-			c = candidates(fs[0].a, fs[0].b)
-		}
-	}
-	want := fps
-	if want == 0 {
-		want = 30
-	}
-	for _, f := range c {
-		if fits(f, want) {
-			return f.index, f.a, f.b, want, nil
-		}
-	}
-	if fps == 0 && len(c) > 0 {
-		// No 30 fps: the highest rate of the size.
-		sort.Slice(c, func(i, j int) bool { return c[i].hi > c[j].hi })
-		if r := int(c[0].hi); r > 0 {
-			return c[0].index, c[0].a, c[0].b, r, nil
-		}
-	}
-	return 0, 0, 0, 0, fmt.Errorf("%w: camera %q has no %dx%d@%d format (offers: %s)",
-		ErrDevice, name, w, h, want, strings.Join(offered(fs), ", "))
-}
-
 func authorize(audio bool) error {
 	a := C.int(0)
 	what, pane := "camera", "Camera"
 	if audio {
 		a, what, pane = 1, "microphone", "Microphone"
 	}
-	switch C.lc_authorize(a) {
+	switch C.lc_authorize(a, permissionWait) {
 	case C.LC_AUTH_OK:
 		return nil
 	case C.LC_AUTH_RESTRICTED:
 		return fmt.Errorf("%w: %s access is restricted on this Mac (device management or parental controls)", ErrPermission, what)
+	case C.LC_AUTH_TIMEOUT:
+		return fmt.Errorf("%w: nobody answered the %s permission prompt within %d s; allow it in System Settings > Privacy & Security > %s, then start it again", ErrPermission, what, permissionWait, pane)
 	}
 	return fmt.Errorf("%w: %s access denied; allow it for this terminal or app in System Settings > Privacy & Security > %s, then start it again", ErrPermission, what, pane)
+}
+
+// sources maps the handle given to C to its source. A lookup after close
+// finds nothing (unlike a deleted cgo.Handle, which panics), so a late
+// system callback cannot crash the process.
+var (
+	sources    sync.Map // uintptr -> *source
+	nextSource atomic.Uintptr
+)
+
+func lookup(h C.uintptr_t) *source {
+	v, ok := sources.Load(uintptr(h))
+	if !ok {
+		return nil
+	}
+	return v.(*source)
 }
 
 func (darwinPlatform) Open(v *VideoRequest, a *AudioRequest, base clock.Clock) (Source, error) {
@@ -238,11 +224,13 @@ func (darwinPlatform) Open(v *VideoRequest, a *AudioRequest, base clock.Clock) (
 		return nil, fmt.Errorf("%w: neither video nor audio requested", ErrDevice)
 	}
 	s := &source{
-		vq:      make(chan *media.VideoFrame, 8),
-		aq:      make(chan *media.AudioBuffer, 64),
-		stopped: make(chan error, 1),
+		vq:    make(chan *media.VideoFrame, 8),
+		aq:    make(chan *media.AudioBuffer, 64),
+		lostC: make(chan struct{}, 1),
+		base:  base,
 	}
-	s.h = cgo.NewHandle(s)
+	s.id = nextSource.Add(1)
+	sources.Store(s.id, s)
 	// Host time to session time. Sample buffers arrive stamped on the host
 	// time clock (mach_absolute_time in ns); Go's monotonic clock on darwin
 	// counts the same mach_absolute_time ticks, so one paired reading taken
@@ -260,7 +248,7 @@ func (darwinPlatform) Open(v *VideoRequest, a *AudioRequest, base clock.Clock) (
 		err = s.openAV(v, a)
 	}
 	if err != nil {
-		s.h.Delete()
+		sources.Delete(s.id)
 		return nil, err
 	}
 	return s, nil
@@ -269,7 +257,7 @@ func (darwinPlatform) Open(v *VideoRequest, a *AudioRequest, base clock.Clock) (
 func (s *source) openAV(v *VideoRequest, a *AudioRequest) error {
 	all := devices()
 	var vuid, auid *C.char
-	format, fps := -1, 0
+	format, durV, durS := -1, int64(0), int32(0)
 	if v != nil {
 		if err := authorize(false); err != nil {
 			return err
@@ -278,12 +266,17 @@ func (s *source) openAV(v *VideoRequest, a *AudioRequest) error {
 		if err != nil {
 			return err
 		}
-		idx, w, h, r, err := chooseFormat(d.name, formats(d.uid), v.Width, v.Height, v.FPS)
+		num, den := v.FPS, 1
+		if v.FPSDen > 0 {
+			den = v.FPSDen
+		}
+		c, err := ChooseFormat(d.name, formats(d.uid), v.Width, v.Height, num, den)
 		if err != nil {
 			return err
 		}
-		format, fps = idx, r
-		s.w, s.hgt, s.fps, s.hasV = w, h, r, true
+		format, durV, durS = c.Format, c.Duration.Value, c.Duration.Scale
+		s.w, s.hgt, s.fps, s.hasV = c.Width, c.Height, int(math.Round(c.FPS)), true
+		s.offer = strings.Join(Offered(formats(d.uid)), ", ")
 		vuid = C.CString(d.uid)
 		defer C.free(unsafe.Pointer(vuid))
 	}
@@ -300,15 +293,30 @@ func (s *source) openAV(v *VideoRequest, a *AudioRequest) error {
 		defer C.free(unsafe.Pointer(auid))
 	}
 	var cerr *C.char
-	c := C.lc_av_open(vuid, C.int(format), C.int(fps), auid, C.int(s.rate), C.int(s.ch), C.uintptr_t(s.h), &cerr)
+	c := C.lc_av_open(vuid, C.int(format), C.int64_t(durV), C.int32_t(durS), auid, C.int(s.rate), C.int(s.ch), C.uintptr_t(s.id), &cerr)
 	if c == nil {
-		msg := C.GoString(cerr)
-		C.free(unsafe.Pointer(cerr))
+		msg := cMsg(cerr)
+		if s.offer != "" {
+			msg += " (the camera offers: " + s.offer + ")"
+		}
 		return fmt.Errorf("%w: %s", ErrDevice, msg)
 	}
 	s.c = c
 	return nil
 }
+
+// cMsg takes a malloc'ed C message.
+func cMsg(c *C.char) string {
+	if c == nil {
+		return "unknown error"
+	}
+	defer C.free(unsafe.Pointer(c))
+	return C.GoString(c)
+}
+
+// ScreenAudioRate is the only rate ScreenCaptureKit delivers system audio
+// at, whatever it is asked.
+const ScreenAudioRate = 48000
 
 func (s *source) openScreen(v *VideoRequest, a *AudioRequest) error {
 	n := 0
@@ -318,6 +326,10 @@ func (s *source) openScreen(v *VideoRequest, a *AudioRequest) error {
 			return fmt.Errorf("%w: screen %q not understood (allowed: screen, screen:N with N from `livecap devices`)", ErrDevice, v.Device)
 		}
 		n = i
+	}
+	if a != nil && a.SampleRate != 0 && a.SampleRate != ScreenAudioRate {
+		return fmt.Errorf("%w: system audio (ScreenCaptureKit) is captured at %d Hz only, not %d Hz: leave --sample-rate at %d with a screen",
+			ErrDevice, ScreenAudioRate, a.SampleRate, ScreenAudioRate)
 	}
 	scr, err := screens()
 	if err != nil {
@@ -332,20 +344,26 @@ func (s *source) openScreen(v *VideoRequest, a *AudioRequest) error {
 	if w == 0 || h == 0 {
 		w, h = scr[n].a, scr[n].b
 	}
-	s.w, s.hgt, s.fps, s.hasV = w&^1, h&^1, orDefault(v.FPS, 30), true
+	num, den := orDefault(v.FPS, 30), 1
+	if v.FPSDen > 0 {
+		den = v.FPSDen
+	}
+	s.w, s.hgt, s.fps, s.hasV = w&^1, h&^1, int(math.Round(float64(num)/float64(den))), true
+	s.screen = true
+	s.rep.interval = time.Duration(float64(time.Second) * float64(den) / float64(num))
 	audio := 0
 	if a != nil {
 		// System audio, not a microphone: ScreenCaptureKit mixes what the
 		// Mac plays (this process excluded).
-		s.rate, s.ch, s.hasA, audio = orDefault(a.SampleRate, 48000), orDefault(a.Channels, 2), true, 1
+		s.rate, s.ch, s.hasA, audio = ScreenAudioRate, orDefault(a.Channels, 2), true, 1
 	}
 	var cerr *C.char
-	c := C.lc_sc_open(C.int(n), C.int(s.w), C.int(s.hgt), C.int(s.fps), C.int(audio), C.int(s.rate), C.int(s.ch), C.uintptr_t(s.h), &cerr)
+	c := C.lc_sc_open(C.int(n), C.int(s.w), C.int(s.hgt), C.int(num), C.int(den), C.int(audio), C.int(s.ch),
+		systemWait, C.uintptr_t(s.id), &cerr)
 	if c == nil {
-		msg := C.GoString(cerr)
-		C.free(unsafe.Pointer(cerr))
+		msg := cMsg(cerr)
 		if strings.Contains(msg, "permission denied") {
-			return fmt.Errorf("%w: %s; allow it in System Settings > Privacy & Security > Screen & System Audio Recording (Screen Recording before macOS 15)", ErrPermission, msg)
+			return fmt.Errorf("%w: %s; allow it in %s", ErrPermission, msg, screenPane)
 		}
 		return fmt.Errorf("%w: %s", ErrDevice, msg)
 	}
@@ -365,42 +383,55 @@ func orDefault(v, d int) int {
 // slow consumer costs dropped video frames (counted), never a stalled
 // capture queue.
 type source struct {
-	c         *C.lc_source
-	h         cgo.Handle
-	offset    time.Duration // session time = host ns + offset
-	w, hgt    int
-	fps       int
-	hasV      bool
-	rate, ch  int
-	hasA      bool
-	vq        chan *media.VideoFrame
-	aq        chan *media.AudioBuffer
-	stopped   chan error
-	running   atomic.Bool
-	vDropped  atomic.Uint64
-	aDropped  atomic.Uint64
+	c      *C.lc_source
+	id     uintptr
+	base   clock.Clock
+	offset time.Duration // session time = host ns + offset
+	w, hgt int
+	fps    int
+	hasV   bool
+	rate   int
+	ch     int
+	hasA   bool
+	screen bool
+	offer  string // the camera's formats, for errors
+
+	vq      chan *media.VideoFrame
+	aq      chan *media.AudioBuffer
+	running atomic.Bool
+
+	vDropped   atomic.Uint64 // queue full: the consumer fell behind
+	aDropped   atomic.Uint64
+	lateDrops  atomic.Uint64 // the capture output discarded late frames
+	outOfOrder atomic.Uint64 // frames older than a repeat already sent
+
+	lostMu sync.Mutex
+	lost   string // why the system says the source stopped
+	lostC  chan struct{}
+
+	rep  frameRepeater     // screen only; Run's goroutine only
+	last *media.VideoFrame // last screen frame sent, retained (repeats)
+
 	closeOnce sync.Once
 }
+
+var (
+	_ Source       = (*source)(nil)
+	_ SkipCounter  = (*source)(nil)
+	_ LossReporter = (*source)(nil)
+)
 
 func (s *source) Video() (int, int, int, bool) { return s.w, s.hgt, s.fps, s.hasV }
 func (s *source) Audio() (int, int, bool)      { return s.rate, s.ch, s.hasA }
 
 //export lcVideo
 func lcVideo(h C.uintptr_t, pb unsafe.Pointer, w, hgt C.int, hostNS C.int64_t) {
-	s := cgo.Handle(h).Value().(*source)
-	f := &media.VideoFrame{
-		PTS:    time.Duration(hostNS) + s.offset,
-		Width:  int(w),
-		Height: int(hgt),
-		Format: media.Native,
-		Native: pb,
-	}
-	var once sync.Once
-	f.Release = func() { once.Do(func() { C.lc_pixbuf_release(pb) }) }
-	if !s.running.Load() {
-		f.Release()
+	s := lookup(h)
+	if s == nil || !s.running.Load() {
+		C.lc_pixbuf_release(pb)
 		return
 	}
+	f := nativeFrame(pb, time.Duration(hostNS)+s.offset, int(w), int(hgt))
 	select {
 	case s.vq <- f:
 	default:
@@ -409,10 +440,19 @@ func lcVideo(h C.uintptr_t, pb unsafe.Pointer, w, hgt C.int, hostNS C.int64_t) {
 	}
 }
 
+// nativeFrame wraps a retained CVPixelBuffer; Release drops that reference
+// once.
+func nativeFrame(pb unsafe.Pointer, pts time.Duration, w, h int) *media.VideoFrame {
+	f := &media.VideoFrame{PTS: pts, Width: w, Height: h, Format: media.Native, Native: pb}
+	var once sync.Once
+	f.Release = func() { once.Do(func() { C.lc_pixbuf_release(pb) }) }
+	return f
+}
+
 //export lcAudio
 func lcAudio(h C.uintptr_t, samples *C.float, frames, channels, rate C.int, hostNS C.int64_t) {
-	s := cgo.Handle(h).Value().(*source)
-	if !s.running.Load() || frames <= 0 || channels <= 0 {
+	s := lookup(h)
+	if s == nil || !s.running.Load() || frames <= 0 || channels <= 0 {
 		return
 	}
 	n := int(frames) * int(channels)
@@ -429,39 +469,74 @@ func lcAudio(h C.uintptr_t, samples *C.float, frames, channels, rate C.int, host
 	}
 }
 
-//export lcStopped
-func lcStopped(h C.uintptr_t, msg *C.char) {
-	s := cgo.Handle(h).Value().(*source)
+//export lcDropped
+func lcDropped(h C.uintptr_t) {
+	if s := lookup(h); s != nil {
+		s.lateDrops.Add(1)
+	}
+}
+
+//export lcLost
+func lcLost(h C.uintptr_t, reason C.int, msg *C.char) {
+	s := lookup(h)
+	if s == nil {
+		return
+	}
+	m := C.GoString(msg)
+	s.lostMu.Lock()
+	if s.lost == "" {
+		s.lost = m
+	}
+	s.lostMu.Unlock()
 	select {
-	case s.stopped <- fmt.Errorf("%w: %s", ErrDevice, C.GoString(msg)):
+	case s.lostC <- struct{}{}:
 	default:
 	}
+}
+
+// LostReason implements LossReporter: what the system said when the
+// camera was disconnected, the capture session failed or screen capture
+// was stopped.
+func (s *source) LostReason() string {
+	s.lostMu.Lock()
+	defer s.lostMu.Unlock()
+	return s.lost
 }
 
 func (s *source) Run(ctx context.Context, v VideoFunc, a AudioFunc) error {
 	s.running.Store(true)
 	var cerr *C.char
-	if C.lc_start(s.c, &cerr) != 0 {
-		msg := C.GoString(cerr)
-		C.free(unsafe.Pointer(cerr))
-		s.close()
+	if C.lc_start(s.c, systemWait, &cerr) != 0 {
+		msg := cMsg(cerr)
+		s.Close()
 		if strings.Contains(msg, "permission denied") {
 			return fmt.Errorf("%w: %s", ErrPermission, msg)
 		}
 		return fmt.Errorf("%w: %s", ErrDevice, msg)
 	}
-	defer s.close()
+	defer s.Close()
+	// A screen that does not change sends nothing: repeat the last
+	// picture at the configured rate (frameRepeater).
+	var tick <-chan time.Time
+	if s.screen && s.hasV && s.rep.interval > 0 {
+		t := time.NewTicker(s.rep.interval / 2)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-s.stopped:
-			return err
+		case <-s.lostC:
+			// Nothing more will come from a disconnected device or a
+			// stopped stream; the session's watchdog reports the loss and
+			// ends the session after its grace time. Keep serving ctx.
 		case f := <-s.vq:
-			if v != nil {
-				v(f)
-			} else {
-				f.Release()
+			s.deliver(f, v)
+		case <-tick:
+			if pts, ok := s.rep.due(s.base.Now()); ok && s.last != nil {
+				C.lc_pixbuf_retain(s.last.Native)
+				s.send(nativeFrame(s.last.Native, pts, s.last.Width, s.last.Height), v)
 			}
 		case b := <-s.aq:
 			if a != nil {
@@ -471,24 +546,70 @@ func (s *source) Run(ctx context.Context, v VideoFunc, a AudioFunc) error {
 	}
 }
 
-// close stops capture (lc_stop returns once no callback can run any more),
-// then releases what is still queued.
-func (s *source) close() {
+// deliver hands a captured frame on (screen frames through the repeater).
+func (s *source) deliver(f *media.VideoFrame, v VideoFunc) {
+	if !s.screen {
+		if v != nil {
+			v(f)
+		} else {
+			f.Release()
+		}
+		return
+	}
+	if !s.rep.accept(f.PTS) {
+		s.outOfOrder.Add(1)
+		f.Release()
+		return
+	}
+	s.send(f, v)
+}
+
+// send passes a screen frame on and keeps a reference to it for repeats.
+func (s *source) send(f *media.VideoFrame, v VideoFunc) {
+	C.lc_pixbuf_retain(f.Native)
+	if s.last != nil {
+		s.last.Release()
+	}
+	s.last = nativeFrame(f.Native, f.PTS, f.Width, f.Height)
+	if v != nil {
+		v(f)
+	} else {
+		f.Release()
+	}
+}
+
+// Close stops capture (lc_stop returns once no callback can run any more)
+// and releases what is still queued. Run calls it on return; a source that
+// was opened and never run (the session failed before Run) must be closed
+// too, which unlocks the camera's configuration. Idempotent.
+func (s *source) Close() error {
 	s.closeOnce.Do(func() {
 		s.running.Store(false)
-		C.lc_stop(s.c)
+		C.lc_stop(s.c, systemWait)
 		s.c = nil
+		sources.Delete(s.id)
+		if s.last != nil {
+			s.last.Release()
+			s.last = nil
+		}
 		for {
 			select {
 			case f := <-s.vq:
 				f.Release()
 			case <-s.aq:
 			default:
-				s.h.Delete()
 				return
 			}
 		}
 	})
+	return nil
+}
+
+// Skipped implements SkipCounter: video frames captured and not delivered
+// (the consumer fell behind, the capture output discarded them as late, or
+// a screen frame arrived older than a repeat already sent).
+func (s *source) Skipped() uint64 {
+	return s.vDropped.Load() + s.lateDrops.Load() + s.outOfOrder.Load()
 }
 
 // Dropped reports video frames and audio buffers dropped because the

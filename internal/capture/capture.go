@@ -6,6 +6,7 @@ package capture
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/livecap/livecap/internal/clock"
 	"github.com/livecap/livecap/internal/media"
@@ -54,6 +55,9 @@ type VideoRequest struct {
 	Width  int // 0: the device's default
 	Height int
 	FPS    int
+	// FPSDen, when > 1, makes the rate FPS/FPSDen frames per second
+	// (30000/1001 for 29.97); 0 or 1: FPS is the rate.
+	FPSDen int
 }
 
 // AudioRequest selects a microphone (or system audio for screen capture).
@@ -90,3 +94,27 @@ var ErrPermission = errors.New("permission denied")
 // ErrDevice is wrapped by errors about a missing device or an unsupported
 // format.
 var ErrDevice = errors.New("capture device error")
+
+// SkipCounter is implemented by every source: Skipped counts the video
+// frames it captured (or, for the test source, was due to produce) and
+// never delivered, because the consumer fell behind, the capture layer
+// dropped them late, or they came out of order. The pipeline reports the
+// count as source_skipped; every source asserts it at compile time
+// (var _ capture.SkipCounter = ...), so a new source cannot report 0 by
+// omission.
+type SkipCounter interface {
+	Skipped() uint64
+}
+
+// ErrSourceLost is wrapped by the error that ends a session whose source
+// stopped delivering (a camera unplugged, a capture session runtime error,
+// screen sharing stopped from the menu bar, or no media for longer than
+// the watchdog allows). It wraps ErrDevice.
+var ErrSourceLost = fmt.Errorf("%w: source lost", ErrDevice)
+
+// LossReporter is implemented by sources that know why they stopped
+// delivering (the system told them): LostReason returns that, or "" while
+// all is well. The watchdog puts it into the source_lost event.
+type LossReporter interface {
+	LostReason() string
+}

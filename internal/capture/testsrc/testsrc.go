@@ -152,6 +152,8 @@ var _ capture.Source = (*Source)(nil)
 // the consumer fell more than two frame intervals behind.
 func (s *Source) Skipped() uint64 { return s.skipped.Load() }
 
+var _ capture.SkipCounter = (*Source)(nil)
+
 // Devices lists the test source as `livecap devices` shows it.
 func Devices() []capture.Device {
 	return []capture.Device{

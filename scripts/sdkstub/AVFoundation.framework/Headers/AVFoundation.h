@@ -41,7 +41,11 @@ typedef NS_ENUM(NSInteger, AVAuthorizationStatus) {
 @interface AVFrameRateRange : NSObject
 @property(readonly) Float64 minFrameRate;
 @property(readonly) Float64 maxFrameRate;
+@property(readonly) CMTime maxFrameDuration;
+@property(readonly) CMTime minFrameDuration;
 @end
+
+AVF_EXPORT NSString *const AVCaptureDeviceWasDisconnectedNotification API_AVAILABLE(macos(10.7), ios(4.0));
 
 @interface AVCaptureDeviceFormat : NSObject
 @property(nonatomic, readonly) CMFormatDescriptionRef formatDescription;
@@ -80,6 +84,7 @@ typedef NS_ENUM(NSInteger, AVAuthorizationStatus) {
 @protocol AVCaptureVideoDataOutputSampleBufferDelegate <NSObject>
 @optional
 - (void)captureOutput:(AVCaptureOutput *)output didOutputSampleBuffer:(CMSampleBufferRef)sampleBuffer fromConnection:(AVCaptureConnection *)connection;
+- (void)captureOutput:(AVCaptureOutput *)output didDropSampleBuffer:(CMSampleBufferRef)sampleBuffer fromConnection:(AVCaptureConnection *)connection API_AVAILABLE(ios(6.0));
 @end
 @interface AVCaptureVideoDataOutput : AVCaptureOutput
 - (void)setSampleBufferDelegate:(nullable id<AVCaptureVideoDataOutputSampleBufferDelegate>)sampleBufferDelegate queue:(nullable dispatch_queue_t)sampleBufferCallbackQueue;
@@ -98,6 +103,8 @@ typedef NS_ENUM(NSInteger, AVAuthorizationStatus) {
 @end
 
 /* AVCaptureSession.h */
+AVF_EXPORT NSString *const AVCaptureSessionRuntimeErrorNotification API_AVAILABLE(macos(10.7), ios(4.0));
+AVF_EXPORT NSString *const AVCaptureSessionErrorKey API_AVAILABLE(macos(10.7), ios(4.0));
 @interface AVCaptureSession : NSObject
 - (BOOL)canAddInput:(AVCaptureInput *)input;
 - (void)addInput:(AVCaptureInput *)input;

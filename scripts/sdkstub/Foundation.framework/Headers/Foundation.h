@@ -63,6 +63,30 @@
 - (void)setObject:(nullable ObjectType)obj forKeyedSubscript:(KeyType)key;
 @end
 
+/* NSException.h */
+typedef NSString *NSExceptionName;
+@interface NSException : NSObject
+@property(readonly, copy) NSExceptionName name;
+@property(nullable, readonly, copy) NSString *reason;
+@end
+
+/* NSOperation.h */
+@interface NSOperationQueue : NSObject
+@end
+
+/* NSNotification.h */
+typedef NSString *NSNotificationName;
+@interface NSNotification : NSObject
+@property(readonly, copy) NSNotificationName name;
+@property(nullable, readonly, retain) id object;
+@property(nullable, readonly, copy) NSDictionary *userInfo;
+@end
+@interface NSNotificationCenter : NSObject
+@property(class, readonly, strong) NSNotificationCenter *defaultCenter;
+- (void)removeObserver:(id)observer;
+- (id<NSObject>)addObserverForName:(nullable NSNotificationName)name object:(nullable id)obj queue:(nullable NSOperationQueue *)queue usingBlock:(void (^)(NSNotification *notification))block API_AVAILABLE(macos(10.6), ios(4.0));
+@end
+
 /* NSError.h */
 typedef NSString *NSErrorDomain;
 @interface NSError : NSObject

@@ -83,6 +83,7 @@ API_AVAILABLE(macos(12.3))
 
 API_AVAILABLE(macos(12.3))
 @interface SCStream : NSObject
+@property(nonatomic, readonly, nullable) CMClockRef synchronizationClock API_AVAILABLE(macos(13.0));
 - (instancetype)initWithFilter:(SCContentFilter *)contentFilter configuration:(SCStreamConfiguration *)streamConfig delegate:(nullable id<SCStreamDelegate>)delegate;
 - (BOOL)addStreamOutput:(id<SCStreamOutput>)output type:(SCStreamOutputType)type sampleHandlerQueue:(nullable dispatch_queue_t)sampleHandlerQueue error:(NSError **)error;
 - (void)startCaptureWithCompletionHandler:(nullable void (^)(NSError *_Nullable error))completionHandler;
