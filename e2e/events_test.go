@@ -65,6 +65,11 @@ var eventSchema = map[string]struct{ required, optional map[string]string }{
 	},
 	"hook_skipped": {required: map[string]string{"path": kStr, "error": kStr}},
 	"hooks_done":   {required: map[string]string{"succeeded": kNum, "failed": kNum, "killed": kNum, "skipped": kNum}},
+	"source_lost": {
+		required: map[string]string{"kind": kStr, "gap_s": kNum, "give_up_s": kNum},
+		optional: map[string]string{"reason": kStr},
+	},
+	"source_back": {required: map[string]string{"kind": kStr, "gap_s": kNum}},
 	"stopped": {
 		required: map[string]string{"reason": kStr, "exit_code": kNum},
 		optional: map[string]string{"elapsed_s": kNum, "error": kStr},

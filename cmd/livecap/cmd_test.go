@@ -131,6 +131,7 @@ func TestExitCode(t *testing.T) {
 		{&runError{pipeline.ErrNoMedia}, exitcode.Usage},
 		{&runError{&session.DeviceError{Err: errors.New("no camera")}}, exitcode.Device},
 		{&runError{&session.DeviceError{Err: wrap(capture.ErrPermission)}}, exitcode.Permission},
+		{&runError{&session.DeviceError{Err: wrap(capture.ErrSourceLost)}}, exitcode.Device},
 		{&runError{&session.DiskRefusedError{Msg: "low"}}, exitcode.Disk},
 		{&runError{&session.RecordingError{Err: wrap(record.ErrDiskLow)}}, exitcode.Disk},
 		{&runError{&session.RecordingError{Err: wrap(record.ErrDiskFull)}}, exitcode.Disk},

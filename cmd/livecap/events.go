@@ -6,6 +6,7 @@ import (
 	"github.com/livecap/livecap/internal/events"
 	"github.com/livecap/livecap/internal/exitcode"
 	"github.com/livecap/livecap/internal/hooks"
+	"github.com/livecap/livecap/internal/pipeline"
 	"github.com/livecap/livecap/internal/publish"
 	"github.com/livecap/livecap/internal/record"
 	"github.com/livecap/livecap/internal/session"
@@ -167,7 +168,7 @@ func (e *renderer) Session(ev session.Event) {
 		}
 		e.emit(lvl, ev.Name, msg, func(z *zerolog.Event) {
 			z.Str("reason", ev.Reason).Int("exit_code", code).Float64("elapsed_s", ev.Elapsed.Seconds()).
-				Uint64("frames", ev.Frames).Uint64("source_skipped", ev.Skipped)
+				Uint64("frames", ev.Frames).Uint64("source_skipped", ev.Skipped).Uint64("encoder_skipped", ev.EncoderSkipped)
 			if ev.Err != nil && code != exitcode.Interrupted {
 				z.Str("error", redactError(ev.Err))
 			}
@@ -189,6 +190,22 @@ func (e *renderer) Session(ev session.Event) {
 	case events.InputTruncated:
 		e.emit(zerolog.WarnLevel, ev.Name, "the input file ends inside its media data (a recording cut short?): restreamed up to its last whole fragment", func(z *zerolog.Event) {
 			z.Str("path", ev.Path)
+		})
+	case events.SourceLost:
+		msg := "the source stopped delivering " + ev.Kind
+		if ev.Msg != "" {
+			msg += ": " + ev.Msg
+		}
+		e.emit(zerolog.WarnLevel, ev.Name, msg, func(z *zerolog.Event) {
+			z.Str("kind", ev.Kind).Float64("gap_s", ev.Gap.Seconds()).
+				Float64("give_up_s", (pipeline.DefaultLost + pipeline.DefaultGiveUp).Seconds())
+			if ev.Msg != "" {
+				z.Str("reason", ev.Msg)
+			}
+		})
+	case events.SourceBack:
+		e.emit(zerolog.InfoLevel, ev.Name, ev.Kind+" from the source is back", func(z *zerolog.Event) {
+			z.Str("kind", ev.Kind).Float64("gap_s", ev.Gap.Seconds())
 		})
 	case events.HooksDone:
 		hs := ev.Hooks

@@ -144,6 +144,9 @@ func (s *statusSource) diskInfo(now time.Time) (free uint64, full time.Duration,
 func (s *statusSource) line(now time.Time, width int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %.0f fps  %s", fmtClock(now.Sub(s.started)), s.fps, fmtRate(s.kbps*1000))
+	if lost := s.snap.Pipeline.SourceLost; lost != "" {
+		fmt.Fprintf(&b, " | NO %s FROM SOURCE", strings.ToUpper(lost))
+	}
 	if rs := s.snap.Recording; rs != nil && rs.Path != "" {
 		fmt.Fprintf(&b, " | rec %s %s", shortName(rs.Path), diskcheck.Human(uint64(rs.Bytes)))
 	}

@@ -53,14 +53,14 @@ func (r FrameRange) single() bool {
 
 func (r FrameRange) String() string {
 	if r.single() {
-		return fmt.Sprintf("%dx%d@%s", r.Width, r.Height, fpsString(r.MaxFPS))
+		return fmt.Sprintf("%dx%d@%s", r.Width, r.Height, rateString(r.MaxFPS))
 	}
-	return fmt.Sprintf("%dx%d@%s-%s", r.Width, r.Height, fpsString(r.MinFPS), fpsString(r.MaxFPS))
+	return fmt.Sprintf("%dx%d@%s-%s", r.Width, r.Height, rateString(r.MinFPS), rateString(r.MaxFPS))
 }
 
-// fpsString prints a rate with up to 3 decimals and no trailing zeros:
+// rateString prints a rate with up to 3 decimals and no trailing zeros:
 // 30, 29.97, 30 (for 30.000030), 7.5.
-func fpsString(f float64) string {
+func rateString(f float64) string {
 	s := fmt.Sprintf("%.3f", f)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	return s
@@ -157,7 +157,7 @@ func ChooseFormat(name string, rs []FrameRange, w, h, num, den int) (FormatChoic
 	} else if len(cands) > 0 {
 		size = fmt.Sprintf("%dx%d", cands[0].Width, cands[0].Height)
 	}
-	rate := fpsString(want)
+	rate := rateString(want)
 	if wantDen != 1 {
 		rate = fmt.Sprintf("%s (%d/%d)", rate, wantNum, wantDen)
 	}

@@ -14,6 +14,8 @@ const (
 	SegmentRecovered = "segment_recovered" // a crash left a segment unfinished
 	InputTruncated   = "input_truncated"   // --input ends inside its media data
 	FramesSkipped    = "frames_skipped"    // the source fell behind real time and skipped frames
+	SourceLost       = "source_lost"       // no video or no audio from the source for a while (watchdog)
+	SourceBack       = "source_back"       // media of a lost kind arrives again
 )
 
 // Recorder.

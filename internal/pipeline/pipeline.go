@@ -34,6 +34,8 @@ type Config struct {
 	// (drift compensation); nil passes audio through.
 	Align AudioAligner
 	Log   zerolog.Logger
+	// Watchdog notices a source that stops delivering (watchdog.go).
+	Watchdog Watchdog
 }
 
 // AudioAligner turns source audio (host-clock PTS, device-clock sample
@@ -52,6 +54,12 @@ type Stats struct {
 	ForcedIDR     uint64
 	LastVideoPTS  time.Duration
 	SourceSkipped uint64 // frames the source dropped because it fell behind real time
+	// EncoderSkipped: frames the encoder dropped (VideoToolbox in real-time
+	// mode may drop what it cannot encode in time).
+	EncoderSkipped uint64
+	// SourceLost names the kinds of media the source has stopped
+	// delivering ("video", "audio", "video+audio"; "" while all is well).
+	SourceLost string
 }
 
 // Pipeline runs capture → encode → fan-out.
@@ -82,6 +90,10 @@ type Pipeline struct {
 	keyframes   atomic.Uint64
 	forced      atomic.Uint64
 	lastVPTS    atomic.Int64
+
+	wd             Watchdog // Config.Watchdog with its defaults
+	watches        []*watch // the kinds the watchdog watches
+	vWatch, aWatch *watch
 }
 
 // New opens the encoders for what the source produces.
@@ -93,6 +105,15 @@ func New(cfg Config) (*Pipeline, error) {
 			return nil, encoderErr(fmt.Errorf("open %s video encoder: %w", cfg.Backend.Name(), err))
 		}
 		p.ve = ve
+		p.vWatch = &watch{kind: "video"}
+		p.watches = append(p.watches, p.vWatch)
+		// An encoder may accept its settings with reservations
+		// (VideoToolbox: a property it does not support).
+		if w, ok := ve.(interface{ Warnings() []string }); ok {
+			for _, m := range w.Warnings() {
+				cfg.Log.Warn().Msg(m)
+			}
+		}
 	}
 	if _, _, ok := cfg.Source.Audio(); ok {
 		ae, err := cfg.Backend.OpenAudio(cfg.Audio, p.onAudio)
@@ -101,6 +122,8 @@ func New(cfg Config) (*Pipeline, error) {
 			return nil, encoderErr(fmt.Errorf("open %s audio encoder: %w", cfg.Backend.Name(), err))
 		}
 		p.ae = ae
+		p.aWatch = &watch{kind: "audio"}
+		p.watches = append(p.watches, p.aWatch)
 	}
 	if p.ve == nil && p.ae == nil {
 		return nil, ErrNoMedia
@@ -271,12 +294,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		cancel()
 	}
 	dur := p.cfg.Duration
+	p.startWatchdog(ctx, fail)
 	video := func(f *media.VideoFrame) {
 		defer func() {
 			if f.Release != nil {
 				f.Release()
 			}
 		}()
+		p.vWatch.seen(&p.wd)
 		if ctx.Err() != nil {
 			return
 		}
@@ -295,6 +320,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 	}
 	audio := func(b *media.AudioBuffer) {
+		p.aWatch.seen(&p.wd)
 		if ctx.Err() != nil {
 			return
 		}
@@ -391,21 +417,31 @@ func (p *Pipeline) closeEncoders() {
 // Stats returns the encode-stage counters.
 func (p *Pipeline) Stats() Stats {
 	return Stats{
-		VideoFrames:   p.videoFrames.Load(),
-		AudioPackets:  p.audioPkts.Load(),
-		VideoBytes:    p.videoBytes.Load(),
-		AudioBytes:    p.audioBytes.Load(),
-		Keyframes:     p.keyframes.Load(),
-		ForcedIDR:     p.forced.Load(),
-		LastVideoPTS:  time.Duration(p.lastVPTS.Load()),
-		SourceSkipped: p.sourceSkipped(),
+		VideoFrames:    p.videoFrames.Load(),
+		AudioPackets:   p.audioPkts.Load(),
+		VideoBytes:     p.videoBytes.Load(),
+		AudioBytes:     p.audioBytes.Load(),
+		Keyframes:      p.keyframes.Load(),
+		ForcedIDR:      p.forced.Load(),
+		LastVideoPTS:   time.Duration(p.lastVPTS.Load()),
+		SourceSkipped:  p.sourceSkipped(),
+		EncoderSkipped: p.encoderSkipped(),
+		SourceLost:     p.lostKinds(),
 	}
 }
 
 // sourceSkipped is how many frames the source dropped because capture or
 // encoding fell behind real time (a camera's dropped frames).
 func (p *Pipeline) sourceSkipped() uint64 {
-	if s, ok := p.cfg.Source.(interface{ Skipped() uint64 }); ok {
+	if s, ok := p.cfg.Source.(capture.SkipCounter); ok {
+		return s.Skipped()
+	}
+	return 0
+}
+
+// encoderSkipped is how many frames the video encoder dropped.
+func (p *Pipeline) encoderSkipped() uint64 {
+	if s, ok := p.ve.(capture.SkipCounter); ok {
 		return s.Skipped()
 	}
 	return 0

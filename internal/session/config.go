@@ -115,6 +115,10 @@ type Event struct {
 	// input_truncated
 	Path string
 
+	// source_lost, source_back (Msg: why, when the source knows)
+	Kind string        // "video" or "audio"
+	Gap  time.Duration // how long nothing has arrived
+
 	// hooks_done
 	Hooks hooks.Stats
 
@@ -124,6 +128,9 @@ type Event struct {
 	Elapsed time.Duration
 	Frames  uint64 // video frames encoded
 	Skipped uint64 // frames the source skipped
+	// EncoderSkipped: frames the video encoder dropped (VideoToolbox in
+	// real-time mode).
+	EncoderSkipped uint64
 }
 
 // Stop reasons in the stopped event.
@@ -133,4 +140,7 @@ const (
 	ReasonEndOfInput = "end_of_input"
 	ReasonNoSinks    = "no_sinks"
 	ReasonForced     = "forced"
+	// ReasonSourceLost: the watchdog gave up on a source that stopped
+	// delivering (exit code 4).
+	ReasonSourceLost = "source_lost"
 )

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/livecap/livecap/internal/capture"
 	"github.com/livecap/livecap/internal/clock"
 	"github.com/livecap/livecap/internal/diskcheck"
 	"github.com/livecap/livecap/internal/events"
@@ -198,7 +199,7 @@ func (s *Session) stopped(reason string, err error) {
 		started := s.started
 		s.mu.Unlock()
 		s.obs.Session(Event{Name: events.Stopped, Reason: reason, Err: err, Elapsed: time.Since(started),
-			Frames: st.VideoFrames, Skipped: st.SourceSkipped})
+			Frames: st.VideoFrames, Skipped: st.SourceSkipped, EncoderSkipped: st.EncoderSkipped})
 		s.gate.close()
 	})
 }
@@ -332,6 +333,9 @@ func (s *Session) run(ctx context.Context, stop context.CancelFunc) error {
 
 	perr := <-pipeDone
 	pipeFinished.Store(true)
+	if errors.Is(perr, capture.ErrSourceLost) {
+		s.setReason(ReasonSourceLost)
+	}
 	if c.Duration > 0 {
 		s.setReason(ReasonDuration)
 	} else if c.Input != "" {
@@ -355,6 +359,8 @@ func (s *Session) run(ctx context.Context, stop context.CancelFunc) error {
 
 	var final error
 	switch {
+	case errors.Is(perr, capture.ErrSourceLost):
+		final = &DeviceError{perr}
 	case perr != nil:
 		final = perr
 	case sk.recErr != nil:

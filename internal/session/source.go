@@ -3,13 +3,16 @@ package session
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/livecap/livecap/internal/capture"
 	"github.com/livecap/livecap/internal/capture/testsrc"
 	"github.com/livecap/livecap/internal/clock"
 	"github.com/livecap/livecap/internal/encoder"
+	"github.com/livecap/livecap/internal/events"
 	"github.com/livecap/livecap/internal/input"
 	"github.com/livecap/livecap/internal/pipeline"
 )
@@ -140,12 +143,26 @@ func (s *Session) openPipeline() error {
 	pcfg := pipeline.Config{
 		Source:  src,
 		Backend: backend,
+		// Real-time encoding (VideoToolbox's RealTime) when media arrives
+		// in real time; a fast run lets the encoder take its time.
 		Video: encoder.VideoSettings{Width: c.Width, Height: c.Height, FPS: c.FPS, Bitrate: c.Bitrate,
-			KeyInterval: c.KeyInterval, Realtime: true},
+			KeyInterval: c.KeyInterval, Realtime: !c.Fast},
 		Audio:    encoder.AudioSettings{SampleRate: c.SampleRate, Channels: c.Channels, Bitrate: c.AudioBitrate},
 		Clock:    s.host,
 		Duration: c.Duration,
 		Log:      c.Log,
+		Watchdog: pipeline.Watchdog{
+			OnLost: func(kind string, gap time.Duration, reason string) {
+				s.obs.Session(Event{Name: events.SourceLost, Kind: kind, Gap: gap, Msg: reason})
+			},
+			OnBack: func(kind string, gap time.Duration) {
+				s.obs.Session(Event{Name: events.SourceBack, Kind: kind, Gap: gap})
+			},
+		},
+	}
+	if c.Fast {
+		// A fast run is paced by its consumers, not by real time.
+		pcfg.Watchdog.Lost = -1
 	}
 	if sr, ch, ok := src.Audio(); ok {
 		pcfg.Audio.SampleRate, pcfg.Audio.Channels = sr, ch
@@ -158,6 +175,10 @@ func (s *Session) openPipeline() error {
 	}
 	pipe, err := pipeline.New(pcfg)
 	if err != nil {
+		// Opened and never run: a camera stays locked until closed.
+		if cl, ok := src.(io.Closer); ok {
+			cl.Close()
+		}
 		return err
 	}
 	s.pipe = pipe
