@@ -865,6 +865,8 @@ func (s *linuxSource) Audio() (int, int, bool)      { return s.rate, s.ch, s.has
 // than none.
 func (s *linuxSource) Skipped() uint64 { return s.skipped.Load() }
 
+var _ SkipCounter = (*linuxSource)(nil)
+
 // Dropped reports video frames and audio buffers dropped because the
 // consumer fell behind (video counts are included in Skipped).
 func (s *linuxSource) Dropped() (video, audio uint64) { return s.skipped.Load(), s.aDropped.Load() }
