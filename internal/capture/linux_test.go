@@ -7,7 +7,9 @@ import (
 	"debug/elf"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -109,11 +111,7 @@ func runFor(t *testing.T, src Source, host *clock.Host, d time.Duration) *devCol
 
 func median(d []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), d...)
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[len(s)/2]
 }
 
@@ -349,5 +347,99 @@ func TestLibavDeviceNotLinked(t *testing.T) {
 	}
 	if err := load(); err != nil {
 		t.Fatalf("load: %v", err)
+	}
+}
+
+// TestCameraConversions runs the picture path cameras use (V4L2 hands the
+// same packets to it) on files ffmpeg writes: raw YUYV and UYVY through
+// swscale, MJPEG (full-range JPEG) through the decoder, each to video-range
+// BT.601 I420, the levels the encoders and the analyzer expect.
+func TestCameraConversions(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ffmpeg not installed (CI must install it: scripts/setup.sh)")
+		}
+		t.Skip("ffmpeg not installed")
+	}
+	dir := t.TempDir()
+	colors := []struct {
+		name    string
+		y, u, v int // BT.601 video range
+	}{{"white", 235, 128, 128}, {"red", 81, 90, 240}, {"0x0000FF", 41, 240, 110}}
+	for _, c := range colors {
+		for _, f := range []struct {
+			format, pix string
+			opts        map[string]string
+		}{
+			{"rawvideo", "yuyv422", map[string]string{"pixel_format": "yuyv422", "video_size": "64x48"}},
+			{"rawvideo", "uyvy422", map[string]string{"pixel_format": "uyvy422", "video_size": "64x48"}},
+			{"rawvideo", "nv12", map[string]string{"pixel_format": "nv12", "video_size": "64x48"}},
+			{"mjpeg", "yuvj422p", nil},
+		} {
+			path := filepath.Join(dir, c.name+"."+f.pix)
+			args := []string{"-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=" + c.name + ":s=64x48:r=30", "-frames:v", "3"}
+			if f.format == "mjpeg" {
+				args = append(args, "-c:v", "mjpeg", "-pix_fmt", f.pix, "-q:v", "2", "-f", "mjpeg", path)
+			} else {
+				args = append(args, "-pix_fmt", f.pix, "-f", "rawvideo", path)
+			}
+			if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+				t.Fatalf("ffmpeg: %v %s", err, out)
+			}
+			d, err := lavOpen(f.format, path, f.opts, false)
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			if err := d.videoSetup(64, 48); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 64*48*3/2)
+			var readErr error
+			for i := 0; i < 5; i++ { // a decoder may want a packet before its first picture
+				if _, readErr = d.readVideo(buf); readErr != errAgain {
+					break
+				}
+			}
+			d.close()
+			if readErr != nil {
+				t.Fatalf("%s: %v", path, readErr)
+			}
+			y, u, v := int(buf[64*24+32]), int(buf[64*48+32*12+16]), int(buf[64*48+32*24+32*12+16])
+			near := func(a, b int) bool { return a-b <= 3 && b-a <= 3 }
+			if !near(y, c.y) || !near(u, c.u) || !near(v, c.v) {
+				t.Errorf("%s %s: YUV %d/%d/%d, want %d/%d/%d", c.name, f.pix, y, u, v, c.y, c.u, c.v)
+			}
+		}
+	}
+}
+
+// TestALSA captures from ALSA's null device through the alsa input: the
+// nonblocking read path, the timestamp mapping, and a stop that comes at
+// once. (The null device is not paced: it hands out one frame per read as
+// fast as it is read, so only the path is checked, not timing.)
+func TestALSA(t *testing.T) {
+	if _, err := os.Stat("/usr/share/alsa/alsa.conf"); err != nil {
+		t.Skip("no ALSA configuration (libasound2 not installed)")
+	}
+	host := clock.NewHost()
+	src, err := PlatformCapture().Open(nil, &AudioRequest{Device: "alsa:null", SampleRate: 48000, Channels: 2}, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	c := runFor(t, src, host, 300*time.Millisecond)
+	if d := time.Since(t0); d > 3*time.Second {
+		t.Errorf("Run took %v to stop", d)
+	}
+	total := 0
+	for _, n := range c.afr {
+		total += n
+	}
+	t.Logf("%d buffers, %d samples, median lag %v", len(c.apts), total, median(c.alag))
+	if len(c.apts) == 0 {
+		t.Fatal("no audio")
+	}
+	if m := median(c.alag); m < -50*time.Millisecond || m > 500*time.Millisecond {
+		t.Errorf("median delivery lag %v: stamps not on the session clock", m)
 	}
 }
