@@ -2,7 +2,10 @@ package record
 
 import (
 	"context"
+	"crypto/md5"
 	"errors"
+	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +36,7 @@ func TestHelperRecorder(t *testing.T) {
 	q := hub.Add("record", fanout.Policy{Lossless: true})
 	go r.Run(context.Background(), q)
 	t0 := time.Now()
+	os.WriteFile(filepath.Join(dir, "started"), nil, 0o644)
 	for _, p := range s.packets {
 		if d := time.Until(t0.Add(arrival(p) / 5)); d > 0 {
 			time.Sleep(d)
@@ -42,61 +46,154 @@ func TestHelperRecorder(t *testing.T) {
 	time.Sleep(time.Hour) // killed before this ends
 }
 
-// kill -9 in the middle of a recording: every file on disk plays up to its
-// last complete fragment, and Scan reports the unfinished one.
+// Real SIGKILLs at random moments of a recording (2 s segments of 1 s
+// fragments, paced at 5x: a segment's first second is 200 ms of wall
+// time), the first second of a segment included: no file is ever empty;
+// every file plays from a keyframe in whole fragments; Scan reports the
+// unfinished one, writes its real durations (header-trusting players show
+// its length), and a second Scan reports nothing.
 func TestKill9(t *testing.T) {
 	makeStream(t, crashSpec) // fail here, not in the child, if ffmpeg is missing
-	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperRecorder$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "LIVECAP_RECORD_HELPER_DIR="+dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
+	kills := []time.Duration{30 * time.Millisecond, 230 * time.Millisecond, 450 * time.Millisecond}
+	for len(kills) < 6 {
+		kills = append(kills, time.Duration(rng.Int64N(int64(1400*time.Millisecond))))
 	}
-	defer cmd.Process.Kill()
-	// Wait until the third segment holds a fragment (media time 5 s), then
-	// kill at some point inside the next one.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.mp4"))
-		if len(files) >= 3 {
-			if st, err := os.Stat(files[2]); err == nil && st.Size() > 0 {
+	for _, at := range kills {
+		dir := t.TempDir()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperRecorder$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "LIVECAP_RECORD_HELPER_DIR="+dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
 				break
 			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatal("the recorder subprocess did not start")
+			}
+			time.Sleep(time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the recorder subprocess did not reach its third segment")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(70 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+		time.Sleep(at)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		os.Remove(filepath.Join(dir, "started"))
 
-	files := listFiles(t, dir)
-	if len(files) != 3 {
-		t.Fatalf("files after kill -9: %v, want 3", files)
+		before := listFiles(t, dir)
+		for _, f := range before {
+			st, err := os.Stat(f)
+			if err != nil || st.Size() == 0 {
+				t.Errorf("kill at %v: %s is empty (%v)", at, f, err)
+			}
+		}
+		rec, err := Scan(dir)
+		if err != nil {
+			t.Fatalf("kill at %v: Scan: %v", at, err)
+		}
+		files := segmentFiles(t, dir)
+		t.Logf("kill at %v (media %.2f s): %d files, %d reported", at, at.Seconds()*5, len(files), len(rec))
+		for i, f := range files {
+			fr := videoFrames(t, f)
+			if len(fr) == 0 || !fr[0].key {
+				t.Fatalf("kill at %v: %s: no frames or first not a keyframe", at, f)
+			}
+			if i < len(files)-1 && len(fr) != 60 {
+				t.Errorf("kill at %v: %s: %d frames, want 60 (a closed segment)", at, f, len(fr))
+			}
+			if len(fr)%30 != 0 {
+				t.Errorf("kill at %v: %s: %d frames, want whole 1 s fragments", at, f, len(fr))
+			}
+			if e := decodeErrors(t, f); e != "" {
+				t.Errorf("kill at %v: %s: decode errors: %s", at, f, e)
+			}
+			// Every file now says how long it is.
+			if md := mvhdDuration(t, f); math.Abs(md-float64(len(fr))/30) > 1.5*1024/48000+0.001 {
+				t.Errorf("kill at %v: %s: mvhd says %.3f s for %d frames", at, f, md, len(fr))
+			}
+		}
+		for _, r := range rec {
+			if r.Finalized || !r.Repaired || r.Duration <= 0 {
+				t.Errorf("kill at %v: Scan: %+v, want an unfinished file repaired with its duration", at, r)
+			}
+		}
+		if again, err := Scan(dir); err != nil || len(again) != 0 {
+			t.Errorf("kill at %v: second Scan: %+v %v, want nothing", at, again, err)
+		}
 	}
-	for i, f := range files {
-		fr := videoFrames(t, f)
-		if len(fr) == 0 || !fr[0].key {
-			t.Fatalf("%s: no frames or first not a keyframe", f)
+}
+
+// segmentFiles lists the .mp4/.mov files of dir (a .partial promoted by
+// Scan included; none may be left).
+func segmentFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, f := range listFiles(t, dir) {
+		if strings.HasSuffix(f, ".partial") {
+			t.Errorf("%s left behind", f)
 		}
-		if i < 2 && len(fr) != 60 {
-			t.Errorf("%s: %d frames, want 60 (a closed segment)", f, len(fr))
-		}
-		if i == 2 && (len(fr) == 0 || len(fr)%30 != 0) {
-			t.Errorf("%s: %d frames, want whole 1 s fragments", f, len(fr))
-		}
-		if e := decodeErrors(t, f); e != "" {
-			t.Errorf("%s: decode errors after kill -9: %s", f, e)
+		if strings.HasSuffix(f, ".mp4") || strings.HasSuffix(f, ".mov") {
+			out = append(out, f)
 		}
 	}
+	return out
+}
+
+// Files in the record folder that livecap did not write are never
+// touched, whatever their name: FFmpeg MP4s cut short as a partial
+// download leaves them (moov at the end, so missing; moov first, the data
+// cut; fragmented, the last fragment cut), and a 0-byte file.
+func TestScanLeavesForeignFiles(t *testing.T) {
+	needTool(t, "ffmpeg")
+	dir := t.TempDir()
+	src := filepath.Join(t.TempDir(), "src")
+	gen := func(name string, flags ...string) {
+		args := []string{"-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=6",
+			"-f", "lavfi", "-i", "sine=d=6", "-c:v", "libx264", "-c:a", "aac"}
+		args = append(args, flags...)
+		run(t, "ffmpeg", append(args, src+name)...)
+		b, err := os.ReadFile(src + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "livecap-20261121-153000-00"+name), b[:len(b)*2/3], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gen("01.mp4")
+	gen("02.mp4", "-movflags", "+faststart")
+	gen("03.mov", "-movflags", "frag_keyframe+empty_moov")
+	os.WriteFile(filepath.Join(dir, "empty.mp4"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir, ".x.mp4.partial"), []byte("\x00\x00\x00\x08ftyp"), 0o644)
+	type snap struct {
+		size int64
+		mod  time.Time
+		sum  [md5.Size]byte
+	}
+	take := func() map[string]snap {
+		m := map[string]snap{}
+		for _, f := range listFiles(t, dir) {
+			st, _ := os.Stat(f)
+			b, _ := os.ReadFile(f)
+			m[f] = snap{st.Size(), st.ModTime(), md5.Sum(b)}
+		}
+		return m
+	}
+	was := take()
 	rec, err := Scan(dir)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(rec) != 0 {
+		t.Errorf("Scan of foreign files: %+v %v, want nothing reported", rec, err)
 	}
-	if len(rec) != 1 || rec[0].Path != files[2] || rec[0].Finalized || rec[0].Repaired {
-		t.Fatalf("Scan: %+v, want only %s, not finalized, whole", rec, files[2])
+	now := take()
+	if len(now) != len(was) {
+		t.Errorf("files were %d, now %d", len(was), len(now))
+	}
+	for f, s := range was {
+		if now[f] != s {
+			t.Errorf("%s changed: %+v -> %+v", f, s, now[f])
+		}
 	}
 }
 
