@@ -70,6 +70,15 @@ var eventSchema = map[string]struct{ required, optional map[string]string }{
 		optional: map[string]string{"reason": kStr},
 	},
 	"source_back": {required: map[string]string{"kind": kStr, "gap_s": kNum}},
+	// Runtime control (ctl.go, e2e/control_test.go).
+	"control_listening": {required: map[string]string{"path": kStr}},
+	"control_request": {
+		required: map[string]string{"verb": kStr, "ok": kBool, "reply_ms": kNum},
+		optional: map[string]string{"error": kStr},
+	},
+	"marker":            {required: map[string]string{"name": kStr, "path": kStr, "index": kNum, "file_time_s": kNum}},
+	"recording_paused":  {optional: map[string]string{"path": kStr}},
+	"recording_resumed": {},
 	"stopped": {
 		required: map[string]string{"reason": kStr, "exit_code": kNum},
 		optional: map[string]string{"elapsed_s": kNum, "error": kStr},
@@ -458,7 +467,7 @@ case "$1" in *-0002.mp4) echo "upload refused for $1" >&2; exit 3;; esac`)
 
 	var missing []string
 	for name := range eventSchema {
-		if seen[name] == 0 {
+		if seen[name] == 0 && producedBy[name] == "" {
 			missing = append(missing, name)
 		}
 	}

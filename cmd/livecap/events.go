@@ -70,6 +70,8 @@ func (e *renderer) Record(r record.Event) {
 				z.Str("reason", "end")
 			}
 		})
+	case record.MarkerWritten, record.RecordingPaused, record.RecordingResumed:
+		e.controlEvent(r) // ctl.go
 	default:
 		e.emit(zerolog.InfoLevel, r.Type, r.Type, nil)
 	}

@@ -65,7 +65,7 @@ to fragmented MP4/MOV files cut into segments. A bad network never hurts the rec
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{err}
 	})
-	root.AddCommand(newStreamCmd(stream), newVersionCmd(), newDevicesCmd(), newAnalyzeCmd(), newManCmd(), newPatternCmd())
+	root.AddCommand(newStreamCmd(stream), newVersionCmd(), newDevicesCmd(), newAnalyzeCmd(), newManCmd(), newPatternCmd(), newCtlCmd())
 	markRunErrors(root)
 	return root
 }

@@ -44,6 +44,7 @@ type streamFlags struct {
 	onSegment    string
 	hookWait     string
 	latency      bool
+	control      string // ctl.go
 }
 
 // streamRunner runs a validated stream command; tests swap it.
@@ -120,6 +121,7 @@ SIGINT, SIGTERM or --duration stop gracefully: every file is finalized, exit 0.
 	fl.BoolVar(&f.loop, "loop", false, "with --input: start over at the end of the file")
 	fl.StringVar(&f.onSegment, "on-segment", "", "after each segment is closed and synced, run this command with the file's path as its last argument (no shell)")
 	fl.StringVar(&f.hookWait, "on-segment-wait", "60s", "at exit, how long to wait for --on-segment commands still running")
+	fl.StringVar(&f.control, "control", "", controlFlagHelp)
 	return cmd
 }
 
@@ -284,10 +286,16 @@ func runStream(cmd *cobra.Command, f *streamFlags, c session.Config) error {
 	if f.latency {
 		c.LatencyReport = cmd.OutOrStdout()
 	}
+	ctl, err := openControl(f.control, &c, log)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
 	s, err := session.New(c)
 	if err != nil {
 		return err
 	}
+	ctl.bind(s)
 	return s.Run(ctx)
 }
 

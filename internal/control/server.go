@@ -32,6 +32,33 @@ const (
 // ErrInUse: another live session answers on the socket path.
 var ErrInUse = errors.New("another livecap session is listening there")
 
+// ListenError is a socket that could not be made; Err says why.
+type ListenError struct {
+	Path string
+	Err  error
+}
+
+func (e *ListenError) Error() string { return fmt.Sprintf("control socket %q: %v", e.Path, e.Err) }
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// unwrapOS keeps the system's reason ("permission denied") of a path or
+// network error, whose own text repeats the path.
+func unwrapOS(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return unwrapOS(oe.Err)
+	}
+	return err
+}
+
 // Server is a listening control endpoint.
 type Server struct {
 	path string
@@ -40,7 +67,7 @@ type Server struct {
 	h    Handler
 
 	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	conns map[net.Conn]bool // true: a subscriber (flushes its events before it closes)
 	subs  map[*subscriber]struct{}
 	nsubs atomic.Int32
 	done  chan struct{}
@@ -57,19 +84,22 @@ type subscriber struct {
 // left by a killed session is replaced; one that a live session answers on
 // is refused with ErrInUse.
 func Listen(path string, h Handler) (*Server, error) {
+	fail := func(format string, a ...any) error {
+		return &ListenError{Path: path, Err: fmt.Errorf(format, a...)}
+	}
 	if len(path) > MaxPath {
-		return nil, fmt.Errorf("control socket path %q is %d bytes: must be at most %d (a Unix socket limit)", path, len(path), MaxPath)
+		return nil, fail("the path is %d bytes: must be at most %d (a Unix socket limit)", len(path), MaxPath)
 	}
 	if st, err := os.Lstat(path); err == nil {
 		if st.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("control socket path %q exists and is not a socket", path)
+			return nil, fail("the path exists and is not a socket")
 		}
 		if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
 			c.Close()
-			return nil, fmt.Errorf("control socket %q: %w", path, ErrInUse)
+			return nil, &ListenError{Path: path, Err: ErrInUse}
 		}
 		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("control socket %q: remove stale socket: %w", path, err)
+			return nil, fail("cannot remove the stale socket: %v", unwrapOS(err))
 		}
 	}
 	// The umask makes the socket 0600 from its creation: no window in which
@@ -78,26 +108,26 @@ func Listen(path string, h Handler) (*Server, error) {
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	syscall.Umask(old)
 	if err != nil {
-		return nil, fmt.Errorf("control socket %q: %w", path, err)
+		return nil, fail("cannot create it: %v", unwrapOS(err))
 	}
 	ln.SetUnlinkOnClose(false) // Close removes it only if it is still ours
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("control socket %q: %w", path, err)
+		return nil, fail("%v", unwrapOS(err))
 	}
 	st, err := os.Lstat(path)
 	if err != nil || st.Mode().Perm() != 0o600 {
 		ln.Close()
 		os.Remove(path)
-		return nil, fmt.Errorf("control socket %q: permissions are not owner-only (0600)", path)
+		return nil, fail("its permissions are not owner-only (0600)")
 	}
-	s := &Server{path: path, ln: ln, h: h, conns: map[net.Conn]struct{}{}, subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
+	s := &Server{path: path, ln: ln, h: h, conns: map[net.Conn]bool{}, subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		s.ino = uint64(sys.Ino)
 		if int(sys.Uid) != os.Geteuid() {
 			ln.Close()
 			os.Remove(path)
-			return nil, fmt.Errorf("control socket %q: not owned by this user", path)
+			return nil, fail("it is not owned by this user")
 		}
 	}
 	s.wg.Add(1)
@@ -119,8 +149,10 @@ func (s *Server) Close() error {
 	close(s.done)
 	err := s.ln.Close()
 	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
+	for c, sub := range s.conns {
+		if !sub {
+			c.Close()
+		}
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
@@ -161,7 +193,7 @@ func (s *Server) accept() {
 			c.Close()
 			continue
 		}
-		s.conns[c] = struct{}{}
+		s.conns[c] = false
 		s.mu.Unlock()
 		s.wg.Add(1)
 		go s.serve(c)
@@ -263,6 +295,7 @@ func writeJSON(w io.Writer, v any) error {
 func (s *Server) subscribe(c net.Conn, br *bufio.Reader) {
 	sub := &subscriber{ch: make(chan []byte, subscriberBuf)}
 	s.mu.Lock()
+	s.conns[c] = true
 	s.subs[sub] = struct{}{}
 	s.nsubs.Add(1)
 	s.mu.Unlock()
@@ -286,7 +319,19 @@ func (s *Server) subscribe(c net.Conn, br *bufio.Reader) {
 	for {
 		select {
 		case <-s.done:
-			return
+			// The session has ended: what it reported last (stopped) still
+			// goes out.
+			c.SetWriteDeadline(time.Now().Add(writeTimeout))
+			for {
+				select {
+				case b := <-sub.ch:
+					if _, err := c.Write(b); err != nil {
+						return
+					}
+				default:
+					return
+				}
+			}
 		case <-gone:
 			return
 		case b := <-sub.ch:

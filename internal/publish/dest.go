@@ -13,6 +13,10 @@ import (
 // (the RTMP stream key and query, the SRT streamid and passphrase) are kept
 // apart so that nothing but the connection code ever sees them.
 type Destination struct {
+	// Name is the user's name for it ("yt" in --rtmp yt=rtmp://...), ""
+	// when unnamed; events, stats and the status line show it.
+	Name string
+
 	Scheme string   // "rtmp", "rtmps" or "srt"
 	URL    *url.URL // the URL as given; never log it, use Redacted
 
