@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -853,6 +854,21 @@ type linuxSource struct {
 	firstVideo, firstAudio time.Duration
 	skipped                atomic.Uint64 // pictures lost: unusable, or the consumer behind
 	aDropped               atomic.Uint64
+	lost                   atomic.Value // string: why a device stopped
+}
+
+// LostReason implements LossReporter: the device error that stopped a
+// reader, or "".
+func (s *linuxSource) LostReason() string {
+	r, _ := s.lost.Load().(string)
+	return r
+}
+
+// Close stops the readers and closes the devices of a source that was
+// opened and will not be run (Run closes them itself when it returns).
+func (s *linuxSource) Close() error {
+	s.shutdown()
+	return nil
 }
 
 func (s *linuxSource) Video() (int, int, int, bool) { return s.w, s.h, s.fps, s.hasV }
@@ -865,7 +881,11 @@ func (s *linuxSource) Audio() (int, int, bool)      { return s.rate, s.ch, s.has
 // than none.
 func (s *linuxSource) Skipped() uint64 { return s.skipped.Load() }
 
-var _ SkipCounter = (*linuxSource)(nil)
+var (
+	_ SkipCounter  = (*linuxSource)(nil)
+	_ LossReporter = (*linuxSource)(nil)
+	_ io.Closer    = (*linuxSource)(nil)
+)
 
 // Dropped reports video frames and audio buffers dropped because the
 // consumer fell behind (video counts are included in Skipped).
@@ -928,6 +948,10 @@ func (s *linuxSource) report(first *bool, video bool, err error) {
 		s.first <- firstResult{video: video, err: err}
 		return
 	}
+	// After the first frame, a device error means the source is lost
+	// (a camera unplugged: ENODEV; the sound server gone).
+	s.lost.Store(err.Error())
+	err = fmt.Errorf("%w: %v", ErrSourceLost, err)
 	select {
 	case s.errc <- err:
 	default:
@@ -975,7 +999,10 @@ func (s *linuxSource) readVideo() {
 		}
 		t := s.toSession(pts, &kind)
 		if t <= last {
-			continue // a repeated or backwards stamp: the encoder needs rising PTS
+			if first {
+				s.skipped.Add(1) // a repeated or backwards stamp: the encoder needs rising PTS
+			}
+			continue
 		}
 		last = t
 		if !first {
