@@ -277,6 +277,7 @@ func (p *publisher) stream(ctx context.Context, il *interleaver, s session) (err
 	p.cur = s
 	p.state = StateLive
 	p.attempt = 0
+	reconnect := p.connected
 	if p.connected {
 		p.reconnects++
 	}
@@ -307,9 +308,15 @@ func (p *publisher) stream(ctx context.Context, il *interleaver, s session) (err
 	// WriteTimeout): closing the connection ends it at once.
 	defer context.AfterFunc(ctx, s.close)()
 
-	// Media resumes on a keyframe: drop the partial GOP at the head, and
-	// ask for a fresh IDR so that the wait is one frame, not one GOP.
-	il.skipToKeyframe()
+	// Media resumes on a keyframe: after a reconnect, drop the partial GOP
+	// at the head (counted: it is lost to this destination), and ask for a
+	// fresh IDR so that the wait is one frame, not one GOP. The first
+	// connection has lost nothing: what precedes the first keyframe (the
+	// AAC priming frame) is skipped by the session's timeline, as every
+	// stream starts.
+	if reconnect {
+		il.skipToKeyframe()
+	}
 	if p.o.Keyframes != nil {
 		p.o.Keyframes.RequestKeyframe(0)
 	}
