@@ -410,11 +410,8 @@ func (linuxPlatform) DevicesNotes() ([]Device, []string) {
 		}
 		out = append(out, Device{Kind: "audio", Index: i, Name: name, ID: m.id(), API: m.api, Default: def != nil && m == *def})
 	}
-	for _, m := range mics {
-		if m.api == "pulse" {
-			out = append(out, Device{Kind: "audio", Index: len(mics), Name: "system audio (monitor of the default output)", ID: "system", API: "pulse"})
-			break
-		}
+	if hasPulse(mics) {
+		out = append(out, Device{Kind: "audio", Index: len(mics), Name: "system audio (monitor of the default output)", ID: "system", API: "pulse"})
 	}
 	scr, err := screens()
 	if err != nil {
@@ -509,7 +506,7 @@ func resolveCamera(want string) (v4l2Node, error) {
 		if len(notes) > 0 {
 			extra = " (" + strings.Join(notes, "; ") + ")"
 		}
-		return v4l2Node{}, fmt.Errorf("%w: no camera: no V4L2 capture device under /dev/video*%s", ErrDevice, extra)
+		return v4l2Node{}, fmt.Errorf("%w: no camera: no V4L2 capture device under /dev/video*%s (use --video none for sound only, or --video screen)", ErrDevice, extra)
 	}
 	if want == "" {
 		return cams[0], nil
@@ -573,11 +570,14 @@ func resolveMic(want string) (audioDev, error) {
 		if len(notes) > 0 {
 			why = " (" + strings.Join(notes, "; ") + ")"
 		}
-		return audioDev{}, fmt.Errorf("%w: no microphone%s%s", ErrDevice, why, micList(mics))
+		return audioDev{}, fmt.Errorf("%w: no microphone%s%s (use --audio none for no sound, or --audio system for what the machine plays)", ErrDevice, why, micList(mics))
 	}
 	if i, err := strconv.Atoi(want); err == nil {
 		if i >= 0 && i < len(mics) {
 			return mics[i], nil
+		}
+		if i == len(mics) && hasPulse(mics) {
+			return resolveMic("system") // listed last by `livecap devices`
 		}
 		return audioDev{}, fmt.Errorf("%w: no microphone %d%s", ErrDevice, i, micList(mics))
 	}
@@ -587,6 +587,15 @@ func resolveMic(want string) (audioDev, error) {
 		}
 	}
 	return audioDev{}, fmt.Errorf("%w: no microphone %q%s", ErrDevice, want, micList(mics))
+}
+
+func hasPulse(mics []audioDev) bool {
+	for _, m := range mics {
+		if m.api == "pulse" {
+			return true
+		}
+	}
+	return false
 }
 
 func micList(mics []audioDev) string {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -441,5 +442,49 @@ func TestALSA(t *testing.T) {
 	}
 	if m := median(c.alag); m < -50*time.Millisecond || m > 500*time.Millisecond {
 		t.Errorf("median delivery lag %v: stamps not on the session clock", m)
+	}
+}
+
+// TestDevicesResolve: what `livecap devices` lists is what --video/--audio
+// select, by index and by ID; the monitor is not taken for a microphone.
+func TestDevicesResolve(t *testing.T) {
+	x := testdesktop.StartX(t, 320, 240)
+	p := testdesktop.StartPulse(t, "lcdev")
+	t.Setenv("DISPLAY", x.Display)
+	t.Setenv("PULSE_SERVER", p.Server)
+	devs, notes := linuxPlatform{}.DevicesNotes()
+	t.Logf("devices %+v notes %v", devs, notes)
+	var audio, screens int
+	for _, d := range devs {
+		switch d.Kind {
+		case "audio":
+			audio++
+			if d.Default {
+				t.Errorf("%s marked default: a monitor is not a microphone", d.ID)
+			}
+			byIndex, err := resolveMic(strconv.Itoa(d.Index))
+			if err != nil {
+				t.Fatalf("--audio %d: %v", d.Index, err)
+			}
+			byID, err := resolveMic(d.ID)
+			if err != nil {
+				t.Fatalf("--audio %s: %v", d.ID, err)
+			}
+			if byIndex.id() != byID.id() {
+				t.Errorf("--audio %d is %s, --audio %s is %s", d.Index, byIndex.id(), d.ID, byID.id())
+			}
+		case "screen":
+			screens++
+			s, err := resolveScreen(d.ID)
+			if err != nil || s.w != 320 || s.h != 240 {
+				t.Errorf("--video %s: %+v %v", d.ID, s, err)
+			}
+		}
+	}
+	if audio != 2 || screens != 1 {
+		t.Errorf("%d audio sources (want the monitor and system), %d screens", audio, screens)
+	}
+	if cam, mic, why := (linuxPlatform{}).Defaults(); mic || len(why) == 0 {
+		t.Errorf("defaults: camera %v mic %v why %v", cam, mic, why)
 	}
 }
