@@ -77,10 +77,13 @@ type Reader struct {
 	o    Options
 
 	movieTimescale uint32
-	video, audio   *track
-	tracks         []*track // the non-nil of video, audio
-	info           media.StreamInfo
-	zero           time.Duration // presentation time of the first video frame
+	// otherVideo names the video tracks that are not H.264 ("hev1"):
+	// restreamed without, so the session refuses the file.
+	otherVideo   []string
+	video, audio *track
+	tracks       []*track // the non-nil of video, audio
+	info         media.StreamInfo
+	zero         time.Duration // presentation time of the first video frame
 
 	pos     int64 // next top-level box to look at for a moof
 	fragEOF bool  // no more moofs
@@ -172,6 +175,10 @@ func newReader(ra io.ReaderAt, size int64, o Options) (*Reader, error) {
 // AudioSpecificConfig from the esds, sizes, a frame-rate estimate and the
 // AAC priming from the audio edit list (0 without one).
 func (r *Reader) Info() media.StreamInfo { return r.info }
+
+// OtherVideo lists the sample entries ("hev1", "av01") of video tracks the
+// reader cannot restream (only H.264 is).
+func (r *Reader) OtherVideo() []string { return r.otherVideo }
 
 // Truncated reports whether the file ended inside sample data that was
 // therefore skipped (a recording cut short by a crash).
@@ -337,6 +344,9 @@ func (r *Reader) setTracks(moov *mp4.MoovBox, lengthSizes []int) error {
 			t.mp4a = stsd.Mp4a
 		default:
 			seen = append(seen, fmt.Sprintf("track %d: %s %s", trak.Tkhd.TrackID, kind, sampleEntryName(stsd)))
+			if kind == "vide" {
+				r.otherVideo = append(r.otherVideo, sampleEntryName(stsd))
+			}
 			continue
 		}
 		if t.timescale == 0 {
@@ -366,7 +376,7 @@ func (r *Reader) setTracks(moov *mp4.MoovBox, lengthSizes []int) error {
 		}
 	}
 	if r.video == nil && r.audio == nil {
-		return fmt.Errorf("no H.264 (avc1/avc3) video or AAC (mp4a) audio track (found: %v)", seen)
+		return fmt.Errorf("H.264 video and AAC audio only: no H.264 (avc1/avc3) video or AAC (mp4a) audio track (found: %v)", seen)
 	}
 	for _, t := range []*track{r.video, r.audio} {
 		if t != nil {

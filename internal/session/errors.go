@@ -37,6 +37,8 @@ func (e *GaveUpError) Error() string { return "every destination gave up: " + e.
 func (e *GaveUpError) Unwrap() error { return e.Err }
 
 var (
+	// ErrAudioOnly: recordings and streams need a video track.
+	ErrAudioOnly = errors.New("audio only is not supported: recordings and streams need a video track")
 	// ErrNoStreamInfo: the encoder produced no stream configuration in time.
 	ErrNoStreamInfo = errors.New("the encoder produced no stream configuration within 15s")
 	// ErrInterrupted: a second signal stopped the session at once, without

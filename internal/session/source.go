@@ -127,6 +127,13 @@ func (s *Session) openPipeline() error {
 		if err != nil {
 			return &ConfigError{fmt.Errorf("invalid --input %q: %v", c.Input, err)}
 		}
+		if rd.Info().Video == nil {
+			rd.Close()
+			if other := rd.OtherVideo(); len(other) > 0 {
+				return &ConfigError{fmt.Errorf("invalid --input %q: H.264 only: its video is %s (re-encode it, e.g. ffmpeg -c:v libx264)", c.Input, strings.Join(other, ", "))}
+			}
+			return &ConfigError{fmt.Errorf("invalid --input %q: %w", c.Input, ErrAudioOnly)}
+		}
 		s.input = rd
 		s.pipe = pipeline.NewPackets(rd, s.host, c.Duration, c.Fast)
 		s.backend = "none (pre-encoded input)"
@@ -135,6 +142,9 @@ func (s *Session) openPipeline() error {
 	src, err := s.openSource()
 	if err != nil {
 		return err
+	}
+	if _, _, _, ok := src.Video(); !ok {
+		return &ConfigError{fmt.Errorf("invalid --video none: %w", ErrAudioOnly)}
 	}
 	backend, err := encoder.Default("")
 	if err != nil {
