@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -81,7 +80,7 @@ var eventSchema = map[string]struct{ required, optional map[string]string }{
 	"recording_resumed": {},
 	"stopped": {
 		required: map[string]string{"reason": kStr, "exit_code": kNum},
-		optional: map[string]string{"elapsed_s": kNum, "error": kStr},
+		optional: map[string]string{"elapsed_s": kNum, "error": kStr, "frames": kNum, "source_skipped": kNum, "log_lines_dropped": kNum},
 	},
 }
 
@@ -181,66 +180,11 @@ func ofType(evs []map[string]any, name string) []map[string]any {
 }
 
 // eventRun is a livecap process whose stderr is read line by line as it comes.
-type eventRun struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	lines  []string
-	done   chan struct{}
-	onLine func(string)
-}
-
-func startLivecap(t *testing.T, onLine func(string), args ...string) *eventRun {
+// startLivecap starts livecap with stderr read line by line (onLine may
+// be nil) while the test watches the run.
+func startLivecap(t *testing.T, onLine func(string), args ...string) *run {
 	t.Helper()
-	r := &eventRun{cmd: exec.Command(binary, args...), done: make(chan struct{}), onLine: onLine}
-	pr, err := r.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(r.done)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			r.mu.Lock()
-			r.lines = append(r.lines, sc.Text())
-			r.mu.Unlock()
-			if r.onLine != nil {
-				r.onLine(sc.Text())
-			}
-		}
-	}()
-	t.Cleanup(func() { _ = r.cmd.Process.Kill() })
-	return r
-}
-
-func (r *eventRun) stderr() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return strings.Join(r.lines, "\n") + "\n"
-}
-
-// wait waits for the process to end and returns its exit code.
-func (r *eventRun) wait(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case <-r.done:
-	case <-time.After(timeout):
-		_ = r.cmd.Process.Kill()
-		<-r.done
-		_ = r.cmd.Wait()
-		t.Fatalf("livecap still running after %s\n%s", timeout, tail(r.stderr(), 3000))
-	}
-	err := r.cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return 0
+	return startWith(t, runOptions{onLine: onLine}, args...)
 }
 
 // throttle is a TCP proxy that forwards what the client sends at most
@@ -360,7 +304,7 @@ func TestEventsEveryType(t *testing.T) {
 		"--record", dir, "--log-format", "json")
 	time.Sleep(2500 * time.Millisecond)
 	_ = crash.cmd.Process.Signal(syscall.SIGKILL)
-	crash.wait(t, 10*time.Second)
+	crash.wait(10 * time.Second)
 	collect(crash.stderr())
 
 	// 2. The main run.
@@ -380,7 +324,7 @@ case "$1" in *-0002.mp4) echo "upload refused for $1" >&2; exit 3;; esac`)
 		"--expected-duration", "1000000h", "--on-segment", hook,
 		"--rtmp", ngx.URL(key), "--rtmp", ngxB.URL(keyB),
 		"--retry-initial", "300ms", "--max-retries", "2")
-	code := main.wait(t, 60*time.Second)
+	code := main.wait(60 * time.Second)
 	stderr := main.stderr()
 	if code != 0 {
 		t.Fatalf("main run: exit %d\n%s", code, tail(stderr, 4000))
@@ -414,7 +358,7 @@ case "$1" in *-0002.mp4) echo "upload refused for $1" >&2; exit 3;; esac`)
 		}
 	}, "stream", "--input", noise, "--log-format", "json",
 		"--rtmp", fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", slow.Port, keySlow))
-	code = sr.wait(t, 40*time.Second)
+	code = sr.wait(40 * time.Second)
 	if code != 0 {
 		t.Fatalf("slow path run: exit %d\n%s", code, tail(sr.stderr(), 3000))
 	}

@@ -62,7 +62,7 @@ func TestExitCodes(t *testing.T) {
 		if err := os.RemoveAll(dir); err != nil {
 			t.Fatal(err)
 		}
-		code := run.wait(t, 30*time.Second)
+		code := run.wait(30 * time.Second)
 		if code != exitcode.Failure || lastStopped(run.stderr()) != exitcode.Failure {
 			t.Fatalf("exit %d, want 1\n%s", code, tail(run.stderr(), 2000))
 		}
@@ -149,7 +149,7 @@ func TestExitCodes(t *testing.T) {
 		}
 		_ = run.cmd.Process.Signal(syscall.SIGINT)
 		start := time.Now()
-		code := run.wait(t, 10*time.Second)
+		code := run.wait(10 * time.Second)
 		if code != exitcode.Interrupted || lastStopped(run.stderr()) != exitcode.Interrupted {
 			t.Fatalf("exit %d, want 130\n%s", code, tail(run.stderr(), 2000))
 		}

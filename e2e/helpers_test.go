@@ -4,8 +4,6 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -43,28 +41,12 @@ type result struct {
 	stdout, stderr string
 }
 
-// livecap runs the binary with args, bounded by timeout.
+// livecap runs the binary with args to its end, bounded by timeout.
 func livecap(t *testing.T, timeout time.Duration, env []string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("livecap %s: still running after %s\nstderr:\n%s", strings.Join(args, " "), timeout, tail(errb.String(), 3000))
-	}
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("livecap: %v", err)
-		}
-		code = ee.ExitCode()
-	}
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	r := startRun(t, env, args...)
+	code := r.wait(timeout)
+	return result{code: code, stdout: r.out.String(), stderr: r.stderr()}
 }
 
 func tail(s string, n int) string {

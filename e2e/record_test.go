@@ -3,7 +3,6 @@ package e2e
 import (
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -77,25 +76,12 @@ func TestRecordSegmentsFast(t *testing.T) {
 func TestRealtimeInterruptFinalizes(t *testing.T) {
 	dir := t.TempDir()
 	for run := 0; run < 2; run++ {
-		cmd := exec.Command(binary, "stream", "--video", "test", "--audio", "test",
+		r := startRun(t, nil, "stream", "--video", "test", "--audio", "test",
 			"--size", "320x180", "--bitrate", "500k", "--record", dir, "--segment", "10s", "--log-format", "json")
-		var errb strings.Builder
-		cmd.Stderr = &errb
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		time.Sleep(3 * time.Second)
-		cmd.Process.Signal(syscall.SIGINT)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("after SIGINT: %v\n%s", err, tail(errb.String(), 2000))
-			}
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			t.Fatal("did not stop within 20s of SIGINT")
+		r.signal(syscall.SIGINT)
+		if code := r.wait(20 * time.Second); code != 0 {
+			t.Fatalf("after SIGINT: exit %d\n%s", code, tail(r.stderr(), 2000))
 		}
 	}
 	files := segments(t, dir)
@@ -117,14 +103,10 @@ func TestRealtimeInterruptFinalizes(t *testing.T) {
 // After kill -9 every file on disk plays up to its last fragment.
 func TestKill9KeepsFilesPlayable(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(binary, "stream", "--video", "test", "--audio", "test",
+	r := startRun(t, nil, "stream", "--video", "test", "--audio", "test",
 		"--size", "320x180", "--bitrate", "500k", "--record", dir, "--segment", "10s", "--log-format", "json")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	time.Sleep(12500 * time.Millisecond) // into the second segment, mid-fragment
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	r.kill()
 	files := segments(t, dir)
 	if len(files) != 2 {
 		t.Fatalf("got %v, want 2 segments", files)
@@ -149,13 +131,13 @@ func TestKill9KeepsFilesPlayable(t *testing.T) {
 	// The next start finds the unfinished segment, reports it, and never
 	// overwrites it.
 	before, _ := os.ReadFile(files[1])
-	r := livecap(t, 60*time.Second, nil, "stream", "--video", "test", "--audio", "test", "--fast",
+	rr := livecap(t, 60*time.Second, nil, "stream", "--video", "test", "--audio", "test", "--fast",
 		"--size", "160x96", "--record", dir, "--duration", "2s", "--log-format", "json")
-	if r.code != 0 {
-		t.Fatalf("restart: exit %d\n%s", r.code, tail(r.stderr, 2000))
+	if rr.code != 0 {
+		t.Fatalf("restart: exit %d\n%s", rr.code, tail(rr.stderr, 2000))
 	}
-	if !strings.Contains(r.stderr, `"event":"segment_recovered"`) || !strings.Contains(r.stderr, filepath.Base(files[1])) {
-		t.Errorf("restart did not report the unfinished segment %s:\n%s", files[1], tail(r.stderr, 2000))
+	if !strings.Contains(rr.stderr, `"event":"segment_recovered"`) || !strings.Contains(rr.stderr, filepath.Base(files[1])) {
+		t.Errorf("restart did not report the unfinished segment %s:\n%s", files[1], tail(rr.stderr, 2000))
 	}
 	after := segments(t, dir)
 	if len(after) != 3 {

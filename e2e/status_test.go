@@ -1,18 +1,11 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"io"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/creack/pty"
 
 	"github.com/livecap/livecap/internal/testpeers"
 )
@@ -24,47 +17,12 @@ const eraseLine = "\r\x1b[2K"
 // terminal received. stdout stays a pipe: only stderr is a terminal.
 func livecapPTY(t *testing.T, timeout time.Duration, cols int, args ...string) (int, string) {
 	t.Helper()
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
+	r := startWith(t, runOptions{cols: cols}, args...)
+	code := r.wait(timeout)
+	if out := r.out.String(); out != "" {
+		t.Errorf("stream wrote to stdout: %q", out)
 	}
-	defer ptmx.Close()
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: uint16(cols)}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1", "TERM=xterm")
-	cmd.Stderr = tty
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	tty.Close() // the child holds its own copy; EOF (EIO) comes when it exits
-	var out bytes.Buffer
-	read := make(chan struct{})
-	go func() { _, _ = io.Copy(&out, ptmx); close(read) }()
-	err = cmd.Wait()
-	select {
-	case <-read:
-	case <-time.After(5 * time.Second):
-		t.Fatal("pseudo-terminal still open 5s after livecap exited")
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("livecap %s: still running after %s\n%s", strings.Join(args, " "), timeout, tail(out.String(), 3000))
-	}
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	if stdout.Len() > 0 {
-		t.Errorf("stream wrote to stdout: %q", stdout.String())
-	}
-	return code, out.String()
+	return code, r.stderr()
 }
 
 // screen is the little of a terminal livecap relies on: carriage return,

@@ -16,8 +16,9 @@ import (
 // per line with an "event" field naming the type (schema in docs/events.md).
 // It implements session.Observer.
 type renderer struct {
-	log zerolog.Logger
-	cfg session.Config
+	log    zerolog.Logger
+	cfg    session.Config
+	logOut *logOutput // nil in tests: the count of dropped log lines
 }
 
 var _ session.Observer = (*renderer)(nil)
@@ -171,6 +172,11 @@ func (e *renderer) Session(ev session.Event) {
 		e.emit(lvl, ev.Name, msg, func(z *zerolog.Event) {
 			z.Str("reason", ev.Reason).Int("exit_code", code).Float64("elapsed_s", ev.Elapsed.Seconds()).
 				Uint64("frames", ev.Frames).Uint64("source_skipped", ev.Skipped).Uint64("encoder_skipped", ev.EncoderSkipped)
+			if e.logOut != nil {
+				if n := e.logOut.Dropped(); n > 0 {
+					z.Uint64("log_lines_dropped", n)
+				}
+			}
 			if ev.Err != nil && code != exitcode.Interrupted {
 				z.Str("error", redactError(ev.Err))
 			}

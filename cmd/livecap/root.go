@@ -75,19 +75,23 @@ func usageErr(format string, a ...any) error {
 	return &usageError{fmt.Errorf(format, a...)}
 }
 
-// newLogger builds the process logger on stderr: readable on a terminal,
-// one JSON object per line otherwise (or with --log-format json).
-func newLogger(w io.Writer) zerolog.Logger {
+// newLogger builds the process logger on w (stderr, or --log-file):
+// readable on a terminal, one JSON object per line otherwise (or with
+// --log-format json). Its lines go through the returned logOutput, which
+// the caller closes (flushes) before the process exits.
+func newLogger(w io.Writer) (zerolog.Logger, *logOutput) {
 	lvl, _ := zerolog.ParseLevel(global.logLevel)
 	if global.quiet && lvl < zerolog.WarnLevel {
 		lvl = zerolog.WarnLevel
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	if global.logFormat == "console" || (global.logFormat == "auto" && isTerminal(w)) {
-		cw := zerolog.ConsoleWriter{Out: statusAwareWriter(w), TimeFormat: "15:04:05", NoColor: os.Getenv("NO_COLOR") != ""}
-		return zerolog.New(cw).Level(lvl).With().Timestamp().Logger()
+		out := newLogOutput(statusAwareWriter(w))
+		cw := zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05", NoColor: os.Getenv("NO_COLOR") != ""}
+		return zerolog.New(cw).Level(lvl).With().Timestamp().Logger(), out
 	}
-	return zerolog.New(statusAwareWriter(w)).Level(lvl).With().Timestamp().Logger()
+	out := newLogOutput(statusAwareWriter(w))
+	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), out
 }
 
 func isTerminal(w io.Writer) bool {

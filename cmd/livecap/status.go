@@ -291,14 +291,14 @@ func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 // startStatus runs the status line (on a terminal, without --quiet) and
 // the periodic stats event until the returned stop func is called, which
 // removes the status line.
-func startStatus(log zerolog.Logger, sess *session.Session, cfg session.Config) func() {
+func startStatus(log zerolog.Logger, logTo io.Writer, sess *session.Session, cfg session.Config) func() {
 	started := sess.Snapshot().Started
 	s := &statusSource{sess: sess, cfg: cfg, started: started,
 		frameRate: meter.Rate{Window: rateWindow}, byteRate: meter.Rate{Window: rateWindow}}
 	tty := isTerminal(os.Stderr) && !global.quiet
 	// Under a status line the stats event would only repeat it: debug.
 	statsLevel := zerolog.InfoLevel
-	if tty && !jsonLogs(os.Stderr) {
+	if tty && !jsonLogs(logTo) {
 		statsLevel = zerolog.DebugLevel
 	}
 	s.sample(started)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -45,6 +46,7 @@ type streamFlags struct {
 	hookWait     string
 	latency      bool
 	control      string // ctl.go
+	logFile      string
 }
 
 // streamRunner runs a validated stream command; tests swap it.
@@ -120,6 +122,7 @@ SIGINT, SIGTERM or --duration stop gracefully: every file is finalized, exit 0.
 	fl.BoolVar(&f.latency, "latency-report", false, "at exit, print per destination the latency from encoder output to socket write (p50, p99, max) on stdout")
 	fl.BoolVar(&f.loop, "loop", false, "with --input: start over at the end of the file")
 	fl.StringVar(&f.onSegment, "on-segment", "", "after each segment is closed and synced, run this command with the file's path as its last argument (no shell)")
+	fl.StringVar(&f.logFile, "log-file", "", "write the log (and events) to this file, appending, instead of stderr; the status line stays on the terminal")
 	fl.StringVar(&f.hookWait, "on-segment-wait", "60s", "at exit, how long to wait for --on-segment commands still running")
 	fl.StringVar(&f.control, "control", "", controlFlagHelp)
 	return cmd
@@ -278,11 +281,22 @@ func runStream(cmd *cobra.Command, f *streamFlags, c session.Config) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	log := newLogger(cmd.ErrOrStderr())
+	var logTo io.Writer = cmd.ErrOrStderr()
+	if f.logFile != "" {
+		lf, err := openLogFile(f.logFile)
+		if err != nil {
+			return err
+		}
+		defer lf.Close()
+		logTo = lf
+	}
+	log, out := newLogger(logTo)
+	defer out.Close()
 	r := newRenderer(log, c)
+	r.logOut = out
 	c.Log = log
 	c.Observer = r
-	c.Status = func(s *session.Session) func() { return startStatus(log, s, c) }
+	c.Status = func(s *session.Session) func() { return startStatus(log, logTo, s, c) }
 	if f.latency {
 		c.LatencyReport = cmd.OutOrStdout()
 	}

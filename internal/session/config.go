@@ -15,6 +15,7 @@ package session
 import (
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -132,6 +133,11 @@ type Event struct {
 	// real-time mode).
 	EncoderSkipped uint64
 }
+
+// StopSignals stop a session gracefully (a second SIGINT or SIGTERM stops
+// it at once). SIGHUP is there so that closing the terminal or the SSH
+// session finalizes the recording instead of killing it.
+var StopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
 
 // Stop reasons in the stopped event.
 const (

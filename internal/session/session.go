@@ -156,8 +156,8 @@ func (s *Session) Run(ctx context.Context) error {
 	defer stop()
 	sigs := s.cfg.Signals
 	if sigs == nil {
-		ch := make(chan os.Signal, 2)
-		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		ch := make(chan os.Signal, 4)
+		signal.Notify(ch, StopSignals...)
 		defer signal.Stop(ch)
 		sigs = ch
 	}
@@ -174,10 +174,19 @@ func (s *Session) Run(ctx context.Context) error {
 		s.setReason(sig.String())
 		s.cfg.Log.Info().Str("signal", sig.String()).Msg("stopping: finalizing files (interrupt again to stop at once)")
 		stop()
-		select {
-		case <-sigs:
-			close(forced)
-		case <-done:
+		for {
+			select {
+			case sig = <-sigs:
+				// A closing terminal may hang up more than once (the
+				// kernel and the shell both send SIGHUP): only an
+				// interrupt or a terminate asked twice stops at once.
+				if sig == syscall.SIGHUP {
+					continue
+				}
+				close(forced)
+			case <-done:
+			}
+			return
 		}
 	}()
 	result := make(chan error, 1)
