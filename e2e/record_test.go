@@ -174,7 +174,6 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--format", "avi"}, `--format "avi"`},
 		{[]string{"--record", file}, file},
 		{[]string{"--rtmp", "http://example.com/app/key"}, "rtmp"},
-		{[]string{"--rtmp", "rtmp://127.0.0.1/onlyapp"}, "rtmp"},
 		{[]string{"--srt", "srt://127.0.0.1"}, "port"},
 		{[]string{"--srt", "srt://127.0.0.1:9000?passphrase=short"}, "passphrase"},
 	}
