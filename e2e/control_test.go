@@ -198,7 +198,7 @@ func TestControlVerbs(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	r.cmd.Process.Signal(syscall.SIGINT)
-	if code := r.wait(t, 30*time.Second); code != 0 {
+	if code := r.wait(30*time.Second); code != 0 {
 		t.Fatalf("exit %d\n%s", code, tail(r.stderr(), 3000))
 	}
 	sub.Wait()
