@@ -134,7 +134,7 @@ func TestLogFile(t *testing.T) {
 		t.Errorf("the log file was not appended to")
 	}
 	evs := parseEvents(t, strings.TrimPrefix(string(b), "earlier line\n"))
-	if len(evs) < 3 || evs[0]["event"] != "started" || evs[len(evs)-1]["event"] != "stopped" {
+	if len(evs) < 3 || len(ofType(evs, "started")) != 1 || evs[len(evs)-1]["event"] != "stopped" {
 		t.Errorf("events in the log file: %v", evs)
 	}
 	// A log file that cannot be opened is a usage error before anything starts.
