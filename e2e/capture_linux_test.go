@@ -3,11 +3,13 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,6 +175,71 @@ func TestNoDeviceRefused(t *testing.T) {
 	}
 	if files, _ := os.ReadDir(rec); len(files) != 0 {
 		t.Errorf("left %d files", len(files))
+	}
+}
+
+// TestSoundServerLost: the sound server dies mid-run (SIGKILL). livecap
+// stops at once and gracefully: stopped with reason source_lost naming the
+// source, exit 4, the recording closed and playable.
+func TestSoundServerLost(t *testing.T) {
+	x := testdesktop.StartX(t, 320, 240)
+	p := testdesktop.StartPulse(t, "lclost")
+	env := append([]string{"DISPLAY=" + x.Display}, p.Env()...)
+	rec := t.TempDir()
+	cmd := exec.Command(binary, "stream", "--video", "screen", "--size", "320x240", "--audio", p.Monitor,
+		"--record", rec, "--duration", "60s", "--log-format", "json")
+	cmd.Env = append(os.Environ(), env...)
+	pr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var lines []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		killed := false
+		for sc.Scan() {
+			mu.Lock()
+			lines = append(lines, sc.Text())
+			mu.Unlock()
+			if !killed && strings.Contains(sc.Text(), `"event":"segment_opened"`) {
+				killed = true
+				time.AfterFunc(2*time.Second, p.Kill)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatal("livecap still running 30 s after the sound server died")
+	}
+	werr := cmd.Wait()
+	code := 0
+	if ee, ok := werr.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	mu.Lock()
+	stderr := strings.Join(lines, "\n")
+	mu.Unlock()
+	if code != 4 {
+		t.Fatalf("exit %d, want 4\n%s", code, tail(stderr, 2000))
+	}
+	if !strings.Contains(stderr, `"reason":"source_lost"`) || !strings.Contains(stderr, "pulse:"+p.Monitor) {
+		t.Errorf("stopped lacks source_lost or the source:\n%s", tail(stderr, 2000))
+	}
+	files := segments(t, rec)
+	if len(files) != 1 {
+		t.Fatalf("%d segments", len(files))
+	}
+	if pr := probe(t, files[0]); pr.stream("video") == nil || pr.stream("video").frames() < 30 {
+		t.Errorf("recording: %+v", pr.Streams)
 	}
 }
 

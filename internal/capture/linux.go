@@ -827,7 +827,7 @@ func (s *linuxSource) openAudio(a *AudioRequest) error {
 		return fmt.Errorf("%w: %s: %v", ErrDevice, s.aname, err)
 	}
 	s.adev = d
-	s.rate, s.ch, s.hasA = rate, ch, true
+	s.rate, s.ch, s.hasA, s.aapi = rate, ch, true, m.api
 	s.wg.Add(1)
 	go s.readAudio()
 	return nil
@@ -845,6 +845,7 @@ type linuxSource struct {
 	vkind      string
 	vformat    string
 	aname      string
+	aapi       string
 	w, h, fps  int
 	hasV       bool
 	rate, ch   int
@@ -954,6 +955,9 @@ func (s *linuxSource) toSession(pts time.Duration, kind *clockKind) time.Duratio
 func (s *linuxSource) report(first *bool, video bool, err error) {
 	if !*first {
 		*first = true
+		if err != nil {
+			err = fmt.Errorf("%w: %v", ErrDevice, err)
+		}
 		s.first <- firstResult{video: video, err: err}
 		return
 	}
@@ -1003,7 +1007,7 @@ func (s *linuxSource) readVideo() {
 			}
 			continue
 		case err != nil:
-			s.report(&first, true, fmt.Errorf("%w: %s: %v", ErrDevice, s.vname, err))
+			s.report(&first, true, fmt.Errorf("%s: %v", s.vname, err))
 			return
 		}
 		t := s.toSession(pts, &kind)
@@ -1059,7 +1063,10 @@ func (s *linuxSource) readAudio() {
 			time.Sleep(pollInterval)
 			continue
 		case err != nil:
-			s.report(&first, false, fmt.Errorf("%w: %s: %v", ErrDevice, s.aname, err))
+			if s.aapi == "pulse" {
+				err = fmt.Errorf("the PulseAudio/PipeWire server stopped the stream or went away (%v)", err)
+			}
+			s.report(&first, false, fmt.Errorf("%s: %v", s.aname, err))
 			return
 		case n == 0:
 			continue

@@ -78,6 +78,14 @@ type Pulse struct {
 	Sink    string // the null sink, also the default sink
 	Monitor string // its monitor source (what the sink plays)
 	dir     string
+	cmd     *exec.Cmd
+}
+
+// Kill ends the server at once (SIGKILL), as a crash would.
+func (p *Pulse) Kill() {
+	if p.cmd != nil && p.cmd.Process != nil {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
 }
 
 // Env is what a client needs to reach this server.
@@ -121,6 +129,7 @@ func StartPulse(t testing.TB, sink string) *Pulse {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("pulseaudio: %v", err)
 	}
+	p.cmd = cmd
 	t.Cleanup(func() { stop(cmd) })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
