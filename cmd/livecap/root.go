@@ -47,6 +47,9 @@ to fragmented MP4/MOV files cut into segments. A bad network never hurts the rec
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyConfig(cmd); err != nil { // config.go
+				return err
+			}
 			switch global.logFormat {
 			case "auto", "console", "json":
 			default:
@@ -65,7 +68,8 @@ to fragmented MP4/MOV files cut into segments. A bad network never hurts the rec
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{err}
 	})
-	root.AddCommand(newStreamCmd(stream), newVersionCmd(), newDevicesCmd(), newAnalyzeCmd(), newManCmd(), newPatternCmd(), newCtlCmd())
+	root.AddCommand(newStreamCmd(stream), newVersionCmd(), newDevicesCmd(), newAnalyzeCmd(), newManCmd(), newPatternCmd(), newCtlCmd(), newConfigCmd())
+	addConfigFlags(root)
 	markRunErrors(root)
 	return root
 }
