@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,6 +112,9 @@ func (ft *faultTable) String() string {
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time fault suite: skipped with -short")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the fault suite needs Linux: nginx-rtmp, srt-live-transmit, tmpfs and /proc memory sampling (the Linux CI runs it)")
 	}
 	testpeers.Need(t, "ffmpeg", "ffprobe")
 	plan := planFromEnv()

@@ -224,6 +224,14 @@ for goarch in $arches; do
 			*) log "darwin/$goarch: $bin is not a Mach-O $carch executable"; status=1 ;;
 			esac
 		done
+		# Test binaries of packages with darwin-only tests (they run on
+		# the macOS workflow) are linked too.
+		mapfile -t dtests < <(go list -f '{{$p := .ImportPath}}{{range .TestGoFiles}}{{if eq . "vt_darwin_test.go" "avf_darwin_test.go"}}{{$p}}{{"\n"}}{{end}}{{end}}' "${pkgs[@]}" | grep -v '^$' | sort -u || true)
+		for m in "${dtests[@]}"; do
+			bin="$out/$(basename "$m")-darwin-$goarch.test"
+			log "darwin/$goarch: link the tests of $m into $bin"
+			if ! go test -c -ldflags=-w -o "$bin" "$m"; then status=1; fi
+		done
 	else
 		# -F makes <AVFoundation/AVFoundation.h> resolve to the stub.
 		export CGO_CFLAGS="-F$stub -I$third -O1 $werror"

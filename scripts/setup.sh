@@ -9,6 +9,29 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
+# --env (macOS): print the exports a build needs, for eval, and stop.
+print_env=0
+if [ "${1:-}" = --env ]; then print_env=1; fi
+
+# darwin_env prints the cgo environment of a Homebrew build: libsrt's
+# headers and library under `brew --prefix srt` (a stable path:
+# /opt/homebrew/opt/srt on Apple Silicon, /usr/local/opt/srt on Intel),
+# plus pkg-config's flags for srt's own dependencies when it answers, and
+# the deployment target README and .goreleaser.yaml promise.
+darwin_env() {
+	local prefix cflags libs
+	prefix="$(brew --prefix srt)"
+	cflags="-I$prefix/include"
+	libs="-L$prefix/lib"
+	if command -v pkg-config >/dev/null && pkg-config --exists srt 2>/dev/null; then
+		cflags="$cflags $(pkg-config --cflags srt)"
+	fi
+	printf "export CGO_ENABLED='1'\n"
+	printf "export CGO_CFLAGS='-O2 -g %s'\n" "$cflags"
+	printf "export CGO_LDFLAGS='%s'\n" "$libs"
+	printf "export MACOSX_DEPLOYMENT_TARGET='12.3'\n"
+}
+
 case "$(uname -s)" in
 Linux)
 	if ! command -v apt-get >/dev/null; then
@@ -70,10 +93,23 @@ Darwin)
 		log "Homebrew is needed: https://brew.sh"
 		exit 1
 	fi
+	if [ "$print_env" = 1 ]; then
+		darwin_env
+		exit 0
+	fi
 	for p in go ffmpeg pkg-config srt; do
 		brew list --versions "$p" >/dev/null 2>&1 || brew install "$p" </dev/null
 	done
 	xcode-select -p >/dev/null 2>&1 || { log "install the Xcode command line tools: xcode-select --install"; exit 1; }
+	# srtgo has no pkg-config line and Apple's clang does not search
+	# Homebrew's prefix: the build needs these (README, "Building on a Mac").
+	eval "$(darwin_env)"
+	if [ -n "${GITHUB_ENV:-}" ]; then
+		darwin_env | sed -e 's/^export //' -e "s/^\([A-Z_]*\)='\(.*\)'$/\1=\2/" >>"$GITHUB_ENV"
+		log "build environment written to \$GITHUB_ENV"
+	else
+		log "build environment for this shell: eval \"\$(scripts/setup.sh --env)\""
+	fi
 	;;
 *)
 	log "unsupported system $(uname -s): livecap builds on macOS and Debian/Ubuntu"

@@ -185,3 +185,60 @@ func Take(p unsafe.Pointer) int { return int(C.take(C.CVPixelBufferRef(p))) }
 		t.Fatalf("the failure does not name the CF type:\n%s", out)
 	}
 }
+
+// TestCheckFailsOnUnguardedAvailability: the check compiles at macOS 12.3,
+// the deployment target README promises, so an API that came later
+// (SCStreamConfiguration.capturesAudio, macOS 13) used outside
+// `if (@available(macOS 13.0, *))` fails, as it would crash on 12.x.
+func TestCheckFailsOnUnguardedAvailability(t *testing.T) {
+	skip(t)
+	body := func(code string) string {
+		return `#import <Foundation/Foundation.h>
+#import <ScreenCaptureKit/ScreenCaptureKit.h>
+
+int probe(void) {
+	SCStreamConfiguration *c = [[SCStreamConfiguration alloc] init];
+` + code + `
+	return (int)c.width;
+}
+`
+	}
+	mod := func(code string) string {
+		dir := t.TempDir()
+		files := map[string]string{
+			"go.mod": "module example.com/probe\n\ngo 1.21\n",
+			"doc.go": "// Package probe is a throwaway for the darwin check's tests.\npackage probe\n",
+			"probe_darwin.go": `//go:build darwin
+
+package probe
+
+/*
+#cgo CFLAGS: -fobjc-arc
+#cgo LDFLAGS: -framework Foundation -framework ScreenCaptureKit
+int probe(void);
+*/
+import "C"
+
+// Probe calls the Objective-C code.
+func Probe() int { return int(C.probe()) }
+`,
+			"probe_darwin.m": body(code),
+		}
+		for name, text := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	if out, err := check(t, mod("\tif (@available(macOS 13.0, *)) { c.capturesAudio = YES; }"), "arm64", "./..."); err != nil {
+		t.Fatalf("a guarded macOS 13 API was rejected: %v\n%s", err, out)
+	}
+	out, err := check(t, mod("\tc.capturesAudio = YES;"), "arm64", "./...")
+	if err == nil {
+		t.Fatalf("a macOS 13 API outside @available passed a check at 12.3:\n%s", out)
+	}
+	if !strings.Contains(out, "capturesAudio") || !strings.Contains(out, "unguarded-availability") {
+		t.Fatalf("the failure does not name the API and the warning:\n%s", out)
+	}
+}
