@@ -131,6 +131,38 @@ func TestRTMPWireInterleave(t *testing.T) {
 	}
 }
 
+// The same through nginx: what nginx relays (push) arrives at our server
+// in step, so a server that syncs by arrival behind an nginx relay plays
+// audio with its video.
+func TestRTMPWireInterleaveViaNginx(t *testing.T) {
+	pk := testpeers.MakePackets(t, 4)
+	for _, c := range []struct {
+		name   string
+		window time.Duration
+	}{{"off", -1}, {"on", 0}} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := testpeers.StartRTMPServer(t, testpeers.RTMPGood)
+			ng := testpeers.StartNginx(t, "relay>"+fmt.Sprintf("rtmp://127.0.0.1:%d/live", srv.Port))
+			h := start(t, pk, fmt.Sprintf("rtmp://127.0.0.1:%d/relay/%s", ng.Port, rtmpKey), Options{Interleave: c.window, MaxAttempts: 1})
+			for h.p.Stats().State != StateLive {
+				time.Sleep(10 * time.Millisecond)
+			}
+			h.playLagged(audioLag)
+			if err := <-h.errc; err != nil {
+				t.Fatal(err)
+			}
+			med, p95, mx, n := skew(srv.Arrivals())
+			t.Logf("interleave %s, through nginx: arrival skew over %d audio messages: median %v, p95 %v, max %v", c.name, n, med, p95, mx)
+			if n < 100 {
+				t.Fatalf("%d audio messages relayed (nginx: %s)", n, ng.ErrorLog())
+			}
+			if c.window >= 0 && med.Abs() > 5*time.Millisecond {
+				t.Errorf("skew median %v (max %v), want within 5 ms", med, mx)
+			}
+		})
+	}
+}
+
 // Interleaving keeps DTS order across tracks and holds nothing longer
 // than its window when one track stops.
 func TestInterleaverOrderAndWindow(t *testing.T) {

@@ -73,7 +73,8 @@ const ngxModule = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 // StartNginx starts nginx in its own prefix on a free port, with the
 // application "live" and any extra applications named (all recording; an
 // application named "denied" refuses every publish, as "deny publish all"
-// does). It is stopped when the test ends.
+// does; "NAME>rtmp://..." relays what is published to NAME to that URL,
+// nginx's push). It is stopped when the test ends.
 func StartNginx(t testing.TB, extraApps ...string) *Nginx {
 	t.Helper()
 	Need(t, "nginx", ngxModule)
@@ -116,6 +117,9 @@ func ngxApps(apps []string, rec string) string {
 		deny := ""
 		if a == "denied" {
 			deny = "      deny publish all;\n"
+		}
+		if name, push, ok := strings.Cut(a, ">"); ok {
+			a, deny = name, "      push "+push+";\n"
 		}
 		fmt.Fprintf(&b, "    application %s {\n      live on;\n%s      record all;\n      record_path %s;\n      record_unique on;\n    }\n", a, deny, rec)
 	}
