@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -113,6 +114,33 @@ func TestCaptureScreenAndPulse(t *testing.T) {
 	// 1/30 s tick read as a timestamp error.
 	if out, _ := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", files[0], "-enc_time_base", "-1", "-f", "null", "-").CombinedOutput(); len(out) != 0 {
 		t.Errorf("decode errors: %s", tail(string(out), 1000))
+	}
+
+	// Two more readers agree on the frame count: GStreamer (qtdemux,
+	// avdec_h264) and mediainfo.
+	if gst, err := exec.LookPath("gst-launch-1.0"); err == nil {
+		out, err := exec.Command(gst, "-v", "filesrc", "location="+files[0], "!", "qtdemux", "name=d", "d.video_0", "!", "queue",
+			"!", "h264parse", "!", "avdec_h264", "!", "fakesink", "name=sink", "silent=false", "sync=false").CombinedOutput()
+		if err != nil {
+			t.Errorf("gst-launch: %v: %s", err, tail(string(out), 500))
+		}
+		n := 0
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.Contains(l, "chain") && strings.Contains(l, "(sink:sink)") {
+				n++
+			}
+		}
+		if n != v.frames() {
+			t.Errorf("GStreamer decodes %d video frames, ffprobe %d", n, v.frames())
+		}
+	} else if os.Getenv("CI") != "" {
+		t.Error("gst-launch-1.0 not installed (CI must install it: scripts/setup.sh)")
+	}
+	if mi, err := exec.LookPath("mediainfo"); err == nil {
+		out, _ := exec.Command(mi, "--Inform=Video;%FrameCount%", files[0]).Output()
+		if got := strings.TrimSpace(string(out)); got != strconv.Itoa(v.frames()) {
+			t.Errorf("mediainfo counts %q video frames, ffprobe %d", got, v.frames())
+		}
 	}
 
 	out, err := exec.Command(binary, "analyze", "--json", "--allow-gaps", files[0]).Output()
