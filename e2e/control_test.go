@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,7 +199,7 @@ func TestControlVerbs(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	r.cmd.Process.Signal(syscall.SIGINT)
-	if code := r.wait(30*time.Second); code != 0 {
+	if code := r.wait(30 * time.Second); code != 0 {
 		t.Fatalf("exit %d\n%s", code, tail(r.stderr(), 3000))
 	}
 	sub.Wait()
@@ -275,4 +276,73 @@ func exitOf(err error) int {
 		return -1
 	}
 	return 0
+}
+
+// Two named destinations on one nginx (one given OBS-style, --server with
+// --key-file): events, stats and the status line name them, both streams
+// arrive, the key from the file never appears, and ctl reconnect finds a
+// destination by name.
+func TestNamedDestinations(t *testing.T) {
+	ngx := testpeers.StartNginx(t)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	if err := os.WriteFile(keyFile, []byte("filekey777\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "c.sock")
+	r := startRun(t, nil, "stream", "--video", "test", "--audio", "test", "--size", "320x180", "--duration", "7",
+		"--rtmp", "main="+ngx.URL("clikey555"), "--server", fmt.Sprintf("backup=rtmp://127.0.0.1:%d/live", ngx.Port),
+		"--key-file", keyFile, "--control", sock, "--log-format", "json")
+	r.mustEvent("stats", time.Time{}, 30*time.Second)
+	c, err := control.Dial(sock, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := c.Do(control.Request{Verb: "reconnect", Dest: "backup"}, 5*time.Second)
+	if err != nil || !rep.OK {
+		t.Errorf("reconnect backup: %+v %v", rep, err)
+	}
+	if rep, _ := c.Do(control.Request{Verb: "reconnect", Dest: "nope"}, 5*time.Second); rep.OK || !strings.Contains(rep.Error, "must be one of main, backup") {
+		t.Errorf("reconnect nope: %+v", rep)
+	}
+	c.Close()
+	if code := r.wait(60 * time.Second); code != 0 {
+		t.Fatalf("exit %d\n%s", code, tail(r.stderr(), 3000))
+	}
+	r.noSecret("filekey777")
+	var connected []string
+	for _, ev := range r.events("destination_connected") {
+		connected = append(connected, ev.Fields["destination"].(string))
+	}
+	sort.Strings(connected)
+	want := fmt.Sprintf("backup=rtmp://127.0.0.1:%d/live/**** main=rtmp://127.0.0.1:%d/live/****", ngx.Port, ngx.Port)
+	if strings.Join(connected, " ") != want {
+		t.Errorf("destination_connected %q, want %q", connected, want)
+	}
+	stats := r.events("stats")
+	if len(stats) == 0 {
+		t.Fatal("no stats event")
+	}
+	var names []string
+	for _, d := range stats[len(stats)-1].Fields["destinations"].([]any) {
+		names = append(names, d.(map[string]any)["name"].(string))
+	}
+	if len(names) != 2 || !strings.HasPrefix(names[0], "main=") || !strings.HasPrefix(names[1], "backup=") {
+		t.Errorf("stats destination names %q", names)
+	}
+	ngx.Stop()
+	var got []string
+	for _, f := range ngx.Recordings() {
+		b := filepath.Base(f)
+		switch {
+		case strings.HasPrefix(b, "clikey555"):
+			got = append(got, "main")
+		case strings.HasPrefix(b, "filekey777"):
+			got = append(got, "backup")
+		}
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != "backup,main" {
+		t.Errorf("nginx recorded %v (%v), want both streams", got, ngx.Recordings())
+	}
 }

@@ -197,6 +197,9 @@ func stateText(ps publish.Stats) string {
 // shortDest drops the redaction marks from a redacted destination name:
 // on a status line "rtmp://host/app" says as much as "rtmp://host/app/****".
 func shortDest(name string) string {
+	if eq, sep := strings.IndexByte(name, '='), strings.Index(name, "://"); eq > 0 && eq < sep {
+		return name[:eq] // a named destination (dests.go) shows its name
+	}
 	name = strings.TrimSuffix(name, "?****")
 	return strings.TrimSuffix(name, "/****")
 }

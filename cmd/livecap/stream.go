@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/livecap/livecap/internal/hooks"
-	"github.com/livecap/livecap/internal/publish"
 	"github.com/livecap/livecap/internal/session"
 )
 
@@ -46,6 +45,9 @@ type streamFlags struct {
 	hookWait     string
 	latency      bool
 	control      string // ctl.go
+	server       string // dests.go
+	keyFile      string
+	keyEnv       string
 	logFile      string
 }
 
@@ -109,8 +111,8 @@ SIGINT, SIGTERM or --duration stop gracefully: every file is finalized, exit 0.
 	fl.StringVar(&f.duration, "duration", "0", "stop gracefully after this much media time (0: until interrupted)")
 	fl.StringVar(&f.expected, "expected-duration", "1h", "how long you expect to record, for the disk check")
 	fl.StringVar(&f.diskCheck, "disk-check", "warn", "when free disk is under 2x the estimate: warn, refuse (exit 3) or off")
-	fl.StringArrayVar(&f.rtmp, "rtmp", nil, "stream to this rtmp:// or rtmps:// URL (repeatable)")
-	fl.StringArrayVar(&f.srt, "srt", nil, "stream to this srt://host:port?streamid=..&passphrase=.. URL in caller mode (repeatable)")
+	fl.StringArrayVar(&f.rtmp, "rtmp", nil, "stream to this rtmp:// or rtmps:// URL, optionally named: yt=rtmp://... (repeatable)")
+	fl.StringArrayVar(&f.srt, "srt", nil, "stream to this srt://host:port?streamid=..&passphrase=.. URL in caller mode, optionally named: cam=srt://... (repeatable)")
 	fl.StringArrayVar(&f.destEnv, "dest-env", nil, "read destination URLs (rtmp, rtmps, srt; whitespace separated) from this environment variable (repeatable)")
 	fl.StringArrayVar(&f.destFile, "dest-file", nil, "read destination URLs, one per line, from this file (repeatable)")
 	fl.StringVar(&f.retryInitial, "retry-initial", "1s", "first reconnect delay (doubles with jitter)")
@@ -125,6 +127,7 @@ SIGINT, SIGTERM or --duration stop gracefully: every file is finalized, exit 0.
 	fl.StringVar(&f.logFile, "log-file", "", "write the log (and events) to this file, appending, instead of stderr; the status line stays on the terminal")
 	fl.StringVar(&f.hookWait, "on-segment-wait", "60s", "at exit, how long to wait for --on-segment commands still running")
 	fl.StringVar(&f.control, "control", "", controlFlagHelp)
+	addDestFlags(fl, &f)
 	return cmd
 }
 
@@ -190,43 +193,9 @@ func (f *streamFlags) validate() (session.Config, error) {
 	if f.video == "none" && f.audio == "none" {
 		return c, usageErr("invalid --video none with --audio none: nothing to capture")
 	}
-	// Destinations.
-	urls := append([]string{}, f.rtmp...)
-	for _, u := range f.rtmp {
-		if s := strings.ToLower(u); !strings.HasPrefix(s, "rtmp://") && !strings.HasPrefix(s, "rtmps://") {
-			return c, usageErr("invalid --rtmp %s: must be an rtmp:// or rtmps:// URL", urlHead(u))
-		}
-	}
-	for _, u := range f.srt {
-		if !strings.HasPrefix(strings.ToLower(u), "srt://") {
-			return c, usageErr("invalid --srt %s: must be an srt:// URL", urlHead(u))
-		}
-	}
-	urls = append(urls, f.srt...)
-	for _, name := range f.destEnv {
-		v, ok := os.LookupEnv(name)
-		if !ok || strings.TrimSpace(v) == "" {
-			return c, usageErr("invalid --dest-env %q: the environment variable is not set", name)
-		}
-		urls = append(urls, strings.Fields(v)...)
-	}
-	for _, path := range f.destFile {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return c, usageErr("invalid --dest-file %q: %v", path, unwrapPathErr(err))
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-				urls = append(urls, line)
-			}
-		}
-	}
-	for _, u := range urls {
-		d, err := publish.ParseDestination(u)
-		if err != nil {
-			return c, &usageError{err}
-		}
-		c.Destinations = append(c.Destinations, d)
+	// Destinations (dests.go).
+	if c.Destinations, err = f.destinations(); err != nil {
+		return c, err
 	}
 	c.MaxRetries = f.maxRetries
 	if f.record != "" {
