@@ -271,6 +271,28 @@ func TestSoundServerLost(t *testing.T) {
 	}
 }
 
+// TestFirstFrameTimeout: a device that opens and then delivers nothing (a
+// suspended pulse sink: its monitor gives no data) is refused after the
+// first-frame timeout, one line naming it, exit 4, never a hang.
+func TestFirstFrameTimeout(t *testing.T) {
+	x := testdesktop.StartX(t, 320, 240)
+	p := testdesktop.StartPulse(t, "lcsusp")
+	if out, err := exec.Command("pactl", "-s", p.Server, "suspend-sink", p.Sink, "1").CombinedOutput(); err != nil {
+		t.Fatalf("pactl suspend-sink: %v %s", err, out)
+	}
+	env := append([]string{"DISPLAY=" + x.Display}, p.Env()...)
+	t0 := time.Now()
+	r := livecap(t, 60*time.Second, env, "stream", "--video", "screen", "--size", "320x240", "--audio", p.Monitor,
+		"--record", t.TempDir(), "--duration", "10s")
+	if r.code != 4 {
+		t.Fatalf("exit %d, want 4\n%s", r.code, tail(r.stderr, 2000))
+	}
+	if !strings.Contains(r.stderr, "pulse:"+p.Monitor) || !strings.Contains(r.stderr, "delivered no audio within 5s") || strings.Contains(r.stderr, "started") {
+		t.Errorf("want one refusal naming the monitor before started:\n%s", r.stderr)
+	}
+	t.Logf("refused after %v", time.Since(t0))
+}
+
 // TestCaptureRefusals: bad devices are refused before `started`, in one
 // line naming the device, exit 4, quickly.
 func TestCaptureRefusals(t *testing.T) {

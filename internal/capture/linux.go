@@ -1159,7 +1159,8 @@ func (s *linuxSource) Run(ctx context.Context, v VideoFunc, a AudioFunc) error {
 }
 
 // shutdown stops the readers and waits for them to close their devices
-// (bounded: a read stuck in a driver never holds up the stop).
+// (bounded, 1 s: a read stuck in a driver or a silent sound server never
+// holds up the stop; that reader closes its device when its read returns).
 func (s *linuxSource) shutdown() {
 	s.stopOnce.Do(func() {
 		s.running.Store(false)
@@ -1171,7 +1172,7 @@ func (s *linuxSource) shutdown() {
 		}()
 		select {
 		case <-done:
-		case <-time.After(2 * time.Second):
+		case <-time.After(time.Second):
 		}
 		for {
 			select {
