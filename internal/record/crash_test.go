@@ -100,7 +100,10 @@ func TestKill9(t *testing.T) {
 			if len(fr) == 0 || !fr[0].key {
 				t.Fatalf("kill at %v: %s: no frames or first not a keyframe", at, f)
 			}
-			if i < len(files)-1 && len(fr) != 60 {
+			// The segment before the last may have been waiting for the
+			// audio up to its cut: its last fragment is then lost with the
+			// process, like the last segment's.
+			if i < len(files)-2 && len(fr) != 60 {
 				t.Errorf("kill at %v: %s: %d frames, want 60 (a closed segment)", at, f, len(fr))
 			}
 			if len(fr)%30 != 0 {

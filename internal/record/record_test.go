@@ -97,7 +97,7 @@ func TestSegmentsReadBack(t *testing.T) {
 					t.Errorf("file %d is %s, want %s", i, filepath.Base(f), wantNames[i])
 				}
 			}
-			if want := []time.Duration{2 * time.Second, 4 * time.Second, 6 * time.Second, 8 * time.Second}; !equalDur(kr.ats, want) {
+			if want := []time.Duration{2 * time.Second, 4 * time.Second, 6 * time.Second, 8 * time.Second, 10 * time.Second}; !equalDur(kr.ats, want) {
 				t.Errorf("keyframe requests at %v, want %v", kr.ats, want)
 			}
 			totalFrames, totalDur := 0, 0.0

@@ -40,6 +40,7 @@ type segmenter struct {
 	sawAudio  bool
 	skipped   uint64
 	dropped   uint64
+	requested time.Duration // latest keyframe time asked of the encoder
 }
 
 func (g *segmenter) init(r *Recorder) {
@@ -165,7 +166,17 @@ func (g *segmenter) open(p *media.Packet) error {
 	seg.addVideo(p)
 	g.cur = seg
 	if r.o.Keyframes != nil && r.o.Segment > 0 {
-		r.o.Keyframes.RequestKeyframe(p.PTS + r.o.Segment)
+		// The next boundary, and the one after: an encoder running ahead
+		// of the recorder (a fast test source) may be past the next one
+		// before this segment opens, and a late request gives a long
+		// segment. An IDR asked for a boundary that moved is only an
+		// extra keyframe.
+		for _, at := range [...]time.Duration{p.PTS + r.o.Segment, p.PTS + 2*r.o.Segment} {
+			if at > g.requested {
+				r.o.Keyframes.RequestKeyframe(at)
+				g.requested = at
+			}
+		}
 	}
 	r.mu.Lock()
 	r.st.Path, r.st.Bytes, r.st.Segments = seg.file.path, 0, g.index

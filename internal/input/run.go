@@ -1,0 +1,153 @@
+package input
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/livecap/livecap/internal/h264"
+	"github.com/livecap/livecap/internal/media"
+)
+
+// ErrNoSamples is returned by Run when Loop is set and a pass over the file
+// yields no packet (looping would spin).
+var ErrNoSamples = errors.New("input: the file holds no samples")
+
+// Run emits every packet of the file, video and audio merged in decode
+// order, through out (which must not keep the packet's Data for writing:
+// packets are immutable once handed over). It returns nil at the end of the
+// input (never, with Loop) or once ctx is done, and an error if the file
+// cannot be read.
+func (r *Reader) Run(ctx context.Context, out func(*media.Packet)) error {
+	r.rewind()
+	for _, t := range r.tracks {
+		t.seq = 0
+	}
+	start := time.Now()
+	var (
+		offset   time.Duration
+		first    = true
+		firstDTS time.Duration
+		timer    *time.Timer
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		n := 0
+		for {
+			if ctx.Err() != nil {
+				return nil
+			}
+			t, s, ok, err := r.next()
+			if err != nil {
+				return fmt.Errorf("input: %w", err)
+			}
+			if !ok {
+				break
+			}
+			if t.kind == media.Video && !t.gotKey {
+				// A decoder can start nowhere but at a keyframe.
+				if !s.sync {
+					continue
+				}
+				t.gotKey = true
+			}
+			pk, err := r.packet(t, s)
+			if err != nil {
+				return fmt.Errorf("input: %w", err)
+			}
+			if len(pk.Data) == 0 {
+				// An empty sample (or one of nothing but parameter sets)
+				// is no access unit a decoder or muxer wants.
+				continue
+			}
+			if !t.passStarted {
+				t.passStarted = true
+				t.passFirst = pk.DTS
+			}
+			t.passEnd = pk.DTS + pk.Duration
+			pk.PTS += offset
+			pk.DTS += offset
+			t.seq++
+			if first {
+				first = false
+				firstDTS = pk.DTS
+			}
+			if r.o.Realtime {
+				wait := time.Until(start.Add(pk.DTS - firstDTS))
+				if wait > 0 {
+					if timer == nil {
+						timer = time.NewTimer(wait)
+					} else {
+						timer.Reset(wait)
+					}
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-timer.C:
+					}
+				}
+			}
+			if r.o.Clock != nil {
+				pk.Encoded = r.o.Clock.Now()
+			} else {
+				pk.Encoded = time.Since(start)
+			}
+			out(pk)
+			n++
+		}
+		if !r.o.Loop {
+			return nil
+		}
+		if n == 0 {
+			return ErrNoSamples
+		}
+		// Start the next pass where every track's previous one ended.
+		var step time.Duration
+		for _, t := range r.tracks {
+			if t.passStarted && t.passEnd-t.passFirst > step {
+				step = t.passEnd - t.passFirst
+			}
+		}
+		offset += step
+		r.rewind()
+	}
+}
+
+// packet reads the bytes of one sample and makes its packet (timestamps
+// relative to the file, before any loop offset).
+func (r *Reader) packet(t *track, s sample) (*media.Packet, error) {
+	if s.size > maxSampleSize {
+		return nil, fmt.Errorf("%s sample at offset %d is %d bytes; at most %d are accepted", t.kind, s.off, s.size, maxSampleSize)
+	}
+	data := make([]byte, s.size)
+	if _, err := r.ra.ReadAt(data, s.off); err != nil {
+		return nil, fmt.Errorf("reading %s sample at offset %d: %w", t.kind, s.off, err)
+	}
+	pk := &media.Packet{
+		Kind:     t.kind,
+		DTS:      t.present(s.dts) - r.zero,
+		Duration: ticks(int64(s.dur), t.timescale),
+		Key:      s.sync,
+		Seq:      t.seq,
+	}
+	pk.PTS = pk.DTS
+	if t.kind == media.Video {
+		pk.PTS = t.present(s.dts+int64(s.cto)) - r.zero
+		// media.Packet wants PTS >= DTS: a file with negative composition
+		// offsets (ctts or trun version 1) has its decode times moved
+		// earlier by the most negative offset seen in its header.
+		pk.DTS = min(t.present(s.dts-t.ctoShift)-r.zero, pk.PTS)
+		var err error
+		if pk.Data, err = h264.ToAVCC(data, t.lengthSize); err != nil {
+			return nil, fmt.Errorf("video sample at offset %d: %w", s.off, err)
+		}
+	} else {
+		pk.Data = data
+	}
+	return pk, nil
+}
