@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -111,6 +112,12 @@ func TestKill9(t *testing.T) {
 			}
 			if e := decodeErrors(t, f); e != "" {
 				t.Errorf("kill at %v: %s: decode errors: %s", at, f, e)
+			}
+			if g := gstDemux(t, f, "video_0", false); g.buffers != len(fr) || len(g.segments) != 1 {
+				t.Errorf("kill at %v: %s: GStreamer gives %d frames in %d segments, FFmpeg %d", at, f, g.buffers, len(g.segments), len(fr))
+			}
+			if mi := readMediaInfo(t, f); mi.Video["FrameCount"] != strconv.Itoa(len(fr)) {
+				t.Errorf("kill at %v: %s: mediainfo counts %s frames, FFmpeg %d", at, f, mi.Video["FrameCount"], len(fr))
 			}
 			// Every file now says how long it is.
 			if md := mvhdDuration(t, f); math.Abs(md-float64(len(fr))/30) > 1.5*1024/48000+0.001 {

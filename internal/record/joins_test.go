@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"crypto/md5"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -97,6 +98,21 @@ func TestBFramesAndJoins(t *testing.T) {
 				if v.buffers != len(fr) || len(v.segments) != 1 {
 					t.Errorf("%s: GStreamer qtdemux gives %d video buffers in %d segments, want %d in 1", f, v.buffers, len(v.segments), len(fr))
 				}
+				// GStreamer presents the audio up to the video's end, not
+				// before: one segment, the last buffer ending where the
+				// video does (qtdemux re-timed the last fragment, 21-37 ms
+				// early, when a track's media ran past the movie duration).
+				a := gstDemux(t, f, "audio_0", false)
+				if len(a.segments) != 1 || a.buffers == 0 {
+					t.Errorf("%s: GStreamer audio: %d buffers in %d segments, want 1 segment", f, a.buffers, len(a.segments))
+				} else {
+					sg, n := a.segments[0], a.buffers-1
+					end := a.pts[n] + a.dur[n] - sg.start + sg.time
+					if vEnd := float64(len(fr)) / fps; math.Abs(end-vEnd) > 0.0005 {
+						t.Errorf("%s: GStreamer plays the audio to %.4f s, the video to %.4f s", f, end, vEnd)
+					}
+				}
+				checkMfra(t, f, 2)
 				mi := readMediaInfo(t, f)
 				if n, _ := strconv.Atoi(mi.Video["FrameCount"]); n != len(fr) || mi.Video["Format"] != "AVC" || mi.Audio["Format"] != "AAC" {
 					t.Errorf("%s: mediainfo says %s frames of %s + %s, want %d of AVC + AAC", f, mi.Video["FrameCount"], mi.Video["Format"], mi.Audio["Format"], len(fr))
@@ -181,5 +197,47 @@ func checkJoins(t *testing.T, files []string, fps int) {
 		if d := o - math.Round(o); math.Abs(d) > 0.002 {
 			t.Errorf("joined files: beep at %.4f s, %.2f ms off the second", o, d*1000)
 		}
+	}
+}
+
+// checkMfra reads the mfra index a clean close appends: mfro at the very
+// end gives its size, each tfra entry points at a moof, and the video
+// track lists one entry per keyframe (keyint 2 s: keys per file).
+func checkMfra(t *testing.T, path string, keyint float64) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 16 || string(b[len(b)-12:len(b)-8]) != "mfro" {
+		t.Errorf("%s: no mfro at the end", path)
+		return
+	}
+	size := int(binary.BigEndian.Uint32(b[len(b)-4:]))
+	if size > len(b) || string(b[len(b)-size+4:len(b)-size+8]) != "mfra" {
+		t.Errorf("%s: mfro does not point at mfra", path)
+		return
+	}
+	mfra := b[len(b)-size:]
+	entries := map[uint32]int{}
+	walkBoxes(mfra, 8, func(typ string, box []byte) {
+		if typ != "tfra" || len(box) < 24 || box[8] != 1 {
+			return
+		}
+		id := binary.BigEndian.Uint32(box[12:])
+		sizes := binary.BigEndian.Uint32(box[16:])
+		per := 16 + 1 + 1 + int(sizes&3) + 1
+		n := int(binary.BigEndian.Uint32(box[20:]))
+		for i := 0; i < n && 24+per*(i+1) <= len(box); i++ {
+			moof := binary.BigEndian.Uint64(box[24+per*i+8:])
+			if moof+8 > uint64(len(b)) || string(b[moof+4:moof+8]) != "moof" {
+				t.Errorf("%s: tfra of track %d: entry %d points at %d, not a moof", path, id, i, moof)
+			}
+		}
+		entries[id] = n
+	})
+	frames := len(videoFrames(t, path))
+	if want := int(math.Ceil(float64(frames) / 30 / keyint)); entries[1] != want || entries[2] == 0 {
+		t.Errorf("%s: mfra lists %d video and %d audio entries, want %d keyframes", path, entries[1], entries[2], want)
 	}
 }
