@@ -304,9 +304,6 @@ func (p *publisher) stream(ctx context.Context, il *interleaver, s session) (err
 	}()
 	p.log.Info().Msg("destination connected")
 	p.emit(Event{Type: EventConnected})
-	// A stop must not wait for a write blocked on a stalled peer (up to
-	// WriteTimeout): closing the connection ends it at once.
-	defer context.AfterFunc(ctx, s.close)()
 
 	// Media resumes on a keyframe: after a reconnect, drop the partial GOP
 	// at the head (counted: it is lost to this destination), and ask for a

@@ -65,6 +65,8 @@ type rtmpSession struct {
 	readErr error
 	closeMu sync.Once
 	broken  atomic.Bool // a write failed: close with a reset
+	// stopClose cancels the close on ctx done, once closed.
+	stopClose func() bool
 
 	bytes atomic.Uint64
 
@@ -146,6 +148,10 @@ func (c *rtmpConnector) connect(ctx context.Context) (session, error) {
 		return nil, ctx.Err()
 	}
 	_ = conn.SetDeadline(time.Time{})
+	// A stop must not wait for a write blocked on a stalled peer (up to
+	// WriteTimeout): closing the connection (safe while a write is in
+	// progress) ends it at once.
+	s.stopClose = context.AfterFunc(ctx, s.close)
 	return s, nil
 }
 
@@ -239,6 +245,9 @@ func (s *rtmpSession) sent() uint64 { return s.bytes.Load() }
 // stale media to the server behind the next connection.
 func (s *rtmpSession) close() {
 	s.closeMu.Do(func() {
+		if s.stopClose != nil {
+			s.stopClose()
+		}
 		if s.broken.Load() {
 			if tc, ok := s.tcp.(*net.TCPConn); ok {
 				_ = tc.SetLinger(0)

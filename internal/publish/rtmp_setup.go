@@ -124,7 +124,13 @@ func (s *rtmpSession) setup(ctx context.Context) error {
 	if level, code, desc := r.info(); code != "NetStream.Publish.Start" || level == "error" {
 		return s.refused(code, desc)
 	}
-	return s.sendHeaders()
+	if err := s.sendHeaders(); err != nil {
+		if s.broken.Load() {
+			return fmt.Errorf("%w: the server accepted the publish, then dropped it at once (a refusal, as nginx's deny publish does, or an unstable ingest)", err)
+		}
+		return err
+	}
+	return nil
 }
 
 // refused names a publish refusal.

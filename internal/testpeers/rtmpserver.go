@@ -153,15 +153,34 @@ func (s *RTMPServer) serve(c net.Conn) error {
 			}
 		}
 	case RTMPHuge:
-		// Chunk size 2^31-1, then per chunk stream a 16 MiB message
-		// (command type, so that a reader cannot skip it as media).
+		// Chunk size 2^31-1 and whole 16 MiB messages (command type, so
+		// that a reader cannot skip them as media) on 4 chunk streams;
+		// then, back at 128-byte chunks, 16 MiB messages started on 57
+		// more streams at once: a reader that buffers what is announced
+		// holds 61 x 16 MiB.
 		if err := w.msg(2, 1, 0, 0, binary.BigEndian.AppendUint32(nil, math.MaxInt32)); err != nil {
 			return err
 		}
 		w.size = math.MaxInt32
-		body := make([]byte, 1<<24-1)
-		for csid := 3; csid < 64; csid++ {
-			if err := w.msg(csid, 20, 0, 0, body); err != nil {
+		body := make([]byte, 64<<10) // streamed: the server itself stays small
+		for csid := 3; csid < 7; csid++ {
+			if err := w.first(csid, 20, 1<<24-1, nil); err != nil {
+				return err
+			}
+			for left := 1<<24 - 1; left > 0; left -= len(body) {
+				n, err := w.c.Write(body[:min(left, len(body))])
+				s.BytesSent.Add(int64(n))
+				if err != nil {
+					return err
+				}
+			}
+		}
+		if err := w.msg(2, 1, 0, 0, binary.BigEndian.AppendUint32(nil, 128)); err != nil {
+			return err
+		}
+		w.size = 128
+		for csid := 7; csid < 64; csid++ {
+			if err := w.first(csid, 20, 1<<24-1, body[:128]); err != nil {
 				return err
 			}
 		}
@@ -257,6 +276,14 @@ func (w *srvWriter) msg(csid int, typ byte, ts uint32, msid uint32, body []byte)
 		body = body[k:]
 	}
 	return nil
+}
+
+// first sends only the first chunk of a message of n bytes.
+func (w *srvWriter) first(csid int, typ byte, n int, chunk []byte) error {
+	h := []byte{byte(csid), 0, 0, 0, byte(n >> 16), byte(n >> 8), byte(n), typ, 0, 0, 0, 0}
+	m, err := w.c.Write(append(h, chunk...))
+	w.sent.Add(int64(m))
+	return err
 }
 
 type srvStream struct {
