@@ -63,6 +63,11 @@ func TestStreamFlags(t *testing.T) {
 		{"size odd", append(rec, "--size", "321x180"), 2, "invalid --size"},
 		{"fps 0", append(rec, "--fps", "0"), 2, "invalid --fps 0"},
 		{"fps 121", append(rec, "--fps", "121"), 2, "invalid --fps 121"},
+		{"fps 29.97", append(rec, "--fps", "29.97"), 0, ""},
+		{"fps 30000/1001", append(rec, "--fps", "30000/1001"), 0, ""},
+		{"fps 240/2", append(rec, "--fps", "240/2"), 0, ""},
+		{"fps 121/1", append(rec, "--fps", "242/2"), 2, "invalid --fps 121"},
+		{"fps words", append(rec, "--fps", "fast"), 2, "use a number such as 30, 29.97 or 30000/1001"},
 		{"bitrate", append(rec, "--bitrate", "fast"), 2, "invalid --bitrate"},
 		{"sample rate", append(rec, "--sample-rate", "22050"), 2, "invalid --sample-rate"},
 		{"channels", append(rec, "--channels", "6"), 2, "invalid --channels"},
@@ -108,6 +113,13 @@ func TestStreamConfig(t *testing.T) {
 		c.Segment != 90*time.Second || c.KeyInterval != time.Second || c.Duration != time.Minute || c.Format != "mov" ||
 		c.Video != "test" || c.Audio != "none" || len(c.Destinations) != 2 || c.RecordDir != dir || c.MaxRetries != 0 {
 		t.Errorf("config %+v", *c)
+	}
+	// --fps keeps an NTSC rate exact; FPS is it rounded.
+	for _, in := range []string{"29.97", "30000/1001"} {
+		_, c, msg = execute(t, "stream", "--record", dir, "--fps", in)
+		if c == nil || c.Rate.Num != 30000 || c.Rate.Den != 1001 || c.FPS != 30 {
+			t.Errorf("--fps %s: %+v %s", in, c, msg)
+		}
 	}
 	// Streaming only: a destination gives up after 10 failed connects by default.
 	_, c, _ = execute(t, "stream", "--rtmp", "rtmp://127.0.0.1/live/key")

@@ -54,7 +54,7 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 	os.Unsetenv("LIVECAP_BITRATE")
 	t.Setenv("LIVECAP_FPS", "x")
-	if code, _, msg := execute(t, "stream"); code != 2 || msg != `invalid --fps "x" from LIVECAP_FPS: must be a whole number` {
+	if code, _, msg := execute(t, "stream"); code != 2 || msg != `invalid --fps "x" from LIVECAP_FPS: must be a frame rate such as 30, 29.97 or 30000/1001` {
 		t.Errorf("bad env type: exit %d %q", code, msg)
 	}
 	os.Unsetenv("LIVECAP_FPS")
@@ -105,7 +105,7 @@ func TestConfigCheck(t *testing.T) {
 	for body, want := range map[string]string{
 		"record: " + rec + "\nprofiles:\n  a: {format: avi}\n": `profile "a": invalid --format "avi": must be mp4 or mov`,
 		"record: " + rec + "\nsegment: 5s\n":                   `invalid --segment "5s": must be a duration of at least 10s`,
-		"record: " + rec + "\nfps: fast\n":                     `invalid --fps "fast" from ` + filepath.Join(dir, "c.yaml") + `: must be a whole number`,
+		"record: " + rec + "\nfps: fast\n":                     `invalid --fps "fast" from ` + filepath.Join(dir, "c.yaml") + `: must be a frame rate such as 30, 29.97 or 30000/1001`,
 		"bitrat: 4M\n":                                         `line 1: unknown setting "bitrat"`,
 		"record: " + rec + "\nrtmp: [ftp://h/a/SECRETKEY]\n":   `invalid --rtmp`,
 	} {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/livecap/livecap/internal/hooks"
+	"github.com/livecap/livecap/internal/media"
 	"github.com/livecap/livecap/internal/session"
 )
 
@@ -21,7 +22,7 @@ type streamFlags struct {
 	video        string
 	audio        string
 	size         string
-	fps          int
+	fps          media.FrameRate
 	bitrate      string
 	audioBitrate string
 	sampleRate   int
@@ -102,7 +103,8 @@ SIGINT, SIGTERM or --duration stop gracefully: every file is finalized, exit 0.
 	fl.StringVar(&f.video, "video", "", `video source: "test", a camera index, name, ID or node path (/dev/video2), "screen", "screen:N", or "none" (default: the default camera; with no camera or microphone the run is refused, exit 4)`)
 	fl.StringVar(&f.audio, "audio", "", `audio source: "test", a microphone index, name or ID (Linux: pulse:NAME, alsa:NAME), "system" (what the machine plays), or "none" (default: the default microphone)`)
 	fl.StringVar(&f.size, "size", "1280x720", "video size WIDTHxHEIGHT")
-	fl.IntVar(&f.fps, "fps", 30, "video frames per second (1..120)")
+	f.fps = media.FrameRate{Num: 30, Den: 1}
+	fl.Var(rateFlag{&f.fps}, "fps", "video frames per second: 1..120, also 29.97 or 30000/1001")
 	fl.StringVar(&f.bitrate, "bitrate", "4M", "video bit rate, such as 4M or 4500k")
 	fl.StringVar(&f.audioBitrate, "audio-bitrate", "128k", "audio bit rate")
 	fl.IntVar(&f.sampleRate, "sample-rate", 48000, "audio sample rate (44100 or 48000)")
@@ -132,7 +134,7 @@ SIGINT, SIGTERM or --duration stop gracefully: every file is finalized, exit 0.
 }
 
 func (f *streamFlags) validate() (session.Config, error) {
-	c := session.Config{FPS: f.fps, SampleRate: f.sampleRate, Channels: f.channels,
+	c := session.Config{FPS: f.fps.Rounded(), Rate: f.fps, SampleRate: f.sampleRate, Channels: f.channels,
 		Video: f.video, Audio: f.audio, Input: f.input, Loop: f.loop, Fast: f.fast, SkewPPM: f.skewPPM,
 		DiskCheck: f.diskCheck, Fragment: time.Second}
 	var err error
@@ -146,7 +148,7 @@ func (f *streamFlags) validate() (session.Config, error) {
 	if c.Width, c.Height, err = parseSize(f.size); err != nil {
 		return c, err
 	}
-	if err = checkFPS(f.fps); err != nil {
+	if err = checkRate(f.fps); err != nil {
 		return c, err
 	}
 	if c.Bitrate, err = parseBitrate("bitrate", f.bitrate); err != nil {
@@ -161,7 +163,7 @@ func (f *streamFlags) validate() (session.Config, error) {
 	if c.KeyInterval, err = parseDuration("keyint", f.keyint, 0, false); err != nil {
 		return c, err
 	}
-	if c.KeyInterval < time.Second/time.Duration(f.fps) || c.KeyInterval > 60*time.Second {
+	if c.KeyInterval < f.fps.FrameDuration() || c.KeyInterval > 60*time.Second {
 		return c, usageErr("invalid --keyint %q: must be from one frame to 60s", f.keyint)
 	}
 	if c.Duration, err = parseDuration("duration", f.duration, 0, true); err != nil {

@@ -267,8 +267,8 @@ func (s *source) openAV(v *VideoRequest, a *AudioRequest) error {
 			return err
 		}
 		num, den := v.FPS, 1
-		if v.FPSDen > 0 {
-			den = v.FPSDen
+		if !v.Rate.IsZero() {
+			num, den = v.Rate.Num, v.Rate.Den
 		}
 		c, err := ChooseFormat(d.name, formats(d.uid), v.Width, v.Height, num, den)
 		if err != nil {
@@ -345,8 +345,8 @@ func (s *source) openScreen(v *VideoRequest, a *AudioRequest) error {
 		w, h = scr[n].a, scr[n].b
 	}
 	num, den := orDefault(v.FPS, 30), 1
-	if v.FPSDen > 0 {
-		den = v.FPSDen
+	if !v.Rate.IsZero() {
+		num, den = v.Rate.Num, v.Rate.Den
 	}
 	s.w, s.hgt, s.fps, s.hasV = w&^1, h&^1, int(math.Round(float64(num)/float64(den))), true
 	s.screen = true

@@ -54,10 +54,10 @@ type VideoRequest struct {
 	Device string
 	Width  int // 0: the device's default
 	Height int
-	FPS    int
-	// FPSDen, when > 1, makes the rate FPS/FPSDen frames per second
-	// (30000/1001 for 29.97); 0 or 1: FPS is the rate.
-	FPSDen int
+	FPS    int // whole frames per second (Rate rounded when Rate is set)
+	// Rate is the exact rate when the user gave one (30000/1001 for
+	// --fps 29.97); zero: FPS. A source that only does whole rates uses FPS.
+	Rate media.FrameRate
 }
 
 // AudioRequest selects a microphone (or system audio for screen capture).

@@ -377,6 +377,8 @@ func kind(fl *pflag.Flag) string {
 		return "a number"
 	case "duration":
 		return "a duration such as 90s or 1h30m"
+	case "rate":
+		return "a frame rate such as 30, 29.97 or 30000/1001"
 	}
 	return "a " + fl.Value.Type()
 }

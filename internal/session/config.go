@@ -39,7 +39,11 @@ type Config struct {
 	Fast         bool    // test source / Input: as fast as the encoder goes
 	SkewPPM      float64 // test source: audio clock error
 
-	Width, Height, FPS   int
+	Width, Height, FPS int
+	// Rate is the exact frame rate (FPS is it rounded): 30000/1001 for
+	// --fps 29.97. Cameras and screens get it; the test source runs at
+	// whole rates only.
+	Rate                 media.FrameRate
 	Bitrate              int // video, bits per second
 	AudioBitrate         int
 	SampleRate, Channels int

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/livecap/livecap/internal/encoder"
 	"github.com/livecap/livecap/internal/events"
 	"github.com/livecap/livecap/internal/hooks"
+	"github.com/livecap/livecap/internal/media"
 	"github.com/livecap/livecap/internal/publish"
 	"github.com/livecap/livecap/internal/record"
 	"github.com/livecap/livecap/internal/session"
@@ -156,5 +158,19 @@ func TestSignals(t *testing.T) {
 				t.Errorf("two signals: %v", err)
 			}
 		}
+	}
+}
+
+// The test source runs at whole frame rates: --fps 29.97 with it is
+// refused before anything starts (cameras and screens take it).
+func TestTestSourceRefusesFractionalRate(t *testing.T) {
+	obs := newObserved()
+	c := testConfig(t, obs)
+	c.Fast, c.Duration = true, time.Second
+	c.FPS, c.Rate = 30, media.FrameRate{Num: 30000, Den: 1001}
+	_, err := session.New(c)
+	var ce *session.ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "30000/1001") {
+		t.Fatalf("New: %v, want a ConfigError naming 30000/1001", err)
 	}
 }

@@ -44,6 +44,9 @@ func (s *Session) openSource() (capture.Source, error) {
 		}
 	}
 	if IsTestSource(v, a) {
+		if v == "test" && !c.Rate.IsZero() && !c.Rate.Whole() {
+			return nil, &ConfigError{fmt.Errorf("--fps %s: the test source runs at whole frame rates (1 to 120); %s needs a camera or a screen", c.Rate, c.Rate)}
+		}
 		o := testsrc.Options{
 			Width: c.Width, Height: c.Height, FPS: c.FPS,
 			SampleRate: c.SampleRate, Channels: c.Channels,
@@ -77,7 +80,7 @@ func (s *Session) openSource() (capture.Source, error) {
 	var vr *capture.VideoRequest
 	var ar *capture.AudioRequest
 	if v != "none" {
-		vr = &capture.VideoRequest{Device: v, Width: c.Width, Height: c.Height, FPS: c.FPS}
+		vr = &capture.VideoRequest{Device: v, Width: c.Width, Height: c.Height, FPS: c.FPS, Rate: c.Rate}
 	}
 	if a != "none" {
 		ar = &capture.AudioRequest{Device: a, SampleRate: c.SampleRate, Channels: c.Channels}
