@@ -36,6 +36,10 @@ type Config struct {
 	Log   zerolog.Logger
 	// Watchdog notices a source that stops delivering (watchdog.go).
 	Watchdog Watchdog
+	// Live says that frame PTS are capture instants on Clock (a real-time
+	// source): the encoder's lag, from capture to encoded packet, is then
+	// measured (Stats.EncoderLag).
+	Live bool
 }
 
 // AudioAligner turns source audio (host-clock PTS, device-clock sample
@@ -57,6 +61,9 @@ type Stats struct {
 	// EncoderSkipped: frames the encoder dropped (VideoToolbox in real-time
 	// mode may drop what it cannot encode in time).
 	EncoderSkipped uint64
+	// EncoderLag is how long the last video frame took from capture to
+	// encoded packet (Config.Live only); EncoderLagMax the longest so far.
+	EncoderLag, EncoderLagMax time.Duration
 	// SourceLost names the kinds of media the source has stopped
 	// delivering ("video", "audio", "video+audio"; "" while all is well).
 	SourceLost string
@@ -90,6 +97,11 @@ type Pipeline struct {
 	keyframes   atomic.Uint64
 	forced      atomic.Uint64
 	lastVPTS    atomic.Int64
+	lag, lagMax atomic.Int64
+	// lastKey is the media time of the last IDR asked for or produced:
+	// keyframe spacing follows media time, so that a source that skips
+	// frames does not stretch the GOP past Video.KeyInterval.
+	lastKey atomic.Int64
 
 	wd             Watchdog // Config.Watchdog with its defaults
 	watches        []*watch // the kinds the watchdog watches
@@ -221,6 +233,20 @@ func (p *Pipeline) RequestKeyframe(at time.Duration) {
 	p.kfReqs[i] = at
 }
 
+// keyDue reports whether the frame at pts must be an IDR to keep keyframes
+// at most Video.KeyInterval of media time apart. The encoder counts the
+// interval in frames; a source that skips frames would stretch it (at 30
+// fps with a quarter of the frames skipped, a 2 s GOP lasts 2.7 s, and
+// ingest servers warn).
+func (p *Pipeline) keyDue(pts time.Duration) bool {
+	ki := p.cfg.Video.KeyInterval
+	if ki <= 0 || p.cfg.Video.FPS <= 0 {
+		return false
+	}
+	half := time.Second / time.Duration(2*p.cfg.Video.FPS)
+	return pts-time.Duration(p.lastKey.Load()) >= ki-half
+}
+
 // wantKeyframe reports (and consumes) whether the frame at pts must be an IDR.
 func (p *Pipeline) wantKeyframe(pts time.Duration) bool {
 	p.mu.Lock()
@@ -259,6 +285,16 @@ func (p *Pipeline) onVideo(pk *media.Packet) {
 	p.videoBytes.Add(uint64(len(pk.Data)))
 	if pk.Key {
 		p.keyframes.Add(1)
+		if int64(pk.PTS) > p.lastKey.Load() {
+			p.lastKey.Store(int64(pk.PTS))
+		}
+	}
+	if p.cfg.Live && p.cfg.Clock != nil {
+		lag := int64(p.cfg.Clock.Now() - pk.PTS)
+		p.lag.Store(lag)
+		if lag > p.lagMax.Load() {
+			p.lagMax.Store(lag)
+		}
 	}
 	p.lastVPTS.Store(int64(pk.PTS))
 	p.checkInfo()
@@ -312,6 +348,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if p.wantKeyframe(f.PTS) {
 			p.ve.ForceKeyframe()
 			p.forced.Add(1)
+			p.lastKey.Store(int64(f.PTS))
+		} else if p.keyDue(f.PTS) {
+			// Not counted in ForcedIDR: this is the keyframe interval, in
+			// media time instead of the encoder's frame count.
+			p.ve.ForceKeyframe()
+			p.lastKey.Store(int64(f.PTS))
 		}
 		// The encoder copies (libavcodec) or retains (VideoToolbox) what it
 		// keeps, so the frame is released as soon as Encode returns.
@@ -426,6 +468,8 @@ func (p *Pipeline) Stats() Stats {
 		LastVideoPTS:   time.Duration(p.lastVPTS.Load()),
 		SourceSkipped:  p.sourceSkipped(),
 		EncoderSkipped: p.encoderSkipped(),
+		EncoderLag:     time.Duration(p.lag.Load()),
+		EncoderLagMax:  time.Duration(p.lagMax.Load()),
 		SourceLost:     p.lostKinds(),
 	}
 }
