@@ -53,11 +53,14 @@ var eventSchema = map[string]struct{ required, optional map[string]string }{
 	},
 	"recording_stopped": {required: map[string]string{"reason": kStr}},
 	"stats": {
-		required: map[string]string{"elapsed_s": kNum, "fps": kNum, "kbps": kNum, "frames": kNum, "bytes": kNum, "destinations": kArr},
-		optional: map[string]string{"segment": kStr, "segment_bytes": kNum, "segments": kNum, "free_bytes": kNum, "full_in_s": kNum},
+		required: map[string]string{"elapsed_s": kNum, "fps": kNum, "kbps": kNum, "frames": kNum, "bytes": kNum, "destinations": kArr,
+			"source_skipped": kNum, "encoder_skipped": kNum},
+		optional: map[string]string{"segment": kStr, "segment_bytes": kNum, "segments": kNum, "free_bytes": kNum, "full_in_s": kNum,
+			"encoder_lag_ms": kNum, "encoder_lag_max_ms": kNum},
 	},
-	"hook_started":  {required: map[string]string{"path": kStr}},
-	"hook_finished": {required: map[string]string{"path": kStr, "exit_code": kNum, "duration_s": kNum}},
+	"frames_skipped": {required: map[string]string{"skipped": kNum, "source_skipped": kNum, "encoder_skipped": kNum, "frames": kNum}},
+	"hook_started":   {required: map[string]string{"path": kStr}},
+	"hook_finished":  {required: map[string]string{"path": kStr, "exit_code": kNum, "duration_s": kNum}},
 	"hook_failed": {
 		required: map[string]string{"path": kStr, "exit_code": kNum, "duration_s": kNum},
 		optional: map[string]string{"error": kStr, "stderr_tail": kStr, "killed": kBool},

@@ -168,7 +168,7 @@ func TestExitCodesInHelp(t *testing.T) {
 			t.Fatalf("%v: exit %d", args, r.code)
 		}
 		out := r.stdout + r.stderr
-		for _, code := range []string{"0 ", "1 ", "2 ", "3 ", "4 ", "5 ", "6 ", "7 ", "8 ", "130 "} {
+		for _, code := range []string{"0 ", "1 ", "2 ", "3 ", "4 ", "5 ", "6 ", "7 ", "8 ", "9 ", "130 "} {
 			if !strings.Contains(out, "\n  "+code) {
 				t.Errorf("%v: exit code %q not listed:\n%s", args, code, out)
 			}

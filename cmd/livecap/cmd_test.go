@@ -152,6 +152,7 @@ func TestExitCode(t *testing.T) {
 		{&runError{session.ErrNoStreamInfo}, exitcode.Encoder},
 		{&runError{&session.GaveUpError{Err: errors.New("refused")}}, exitcode.AllGaveUp},
 		{&runError{session.ErrInterrupted}, exitcode.Interrupted},
+		{&runError{&session.SkippedError{Skipped: 10, Produced: 100}}, exitcode.Skipped},
 		{&runError{wrap(analyze.ErrUsage)}, exitcode.Usage},
 		{&runError{&analyze.CheckError{Failed: []string{"max offset"}}}, exitcode.Check},
 	}

@@ -195,6 +195,11 @@ func (e *renderer) Session(ev session.Event) {
 			z.Str("path", r.Path).Int64("size", r.Size).Int64("kept", r.Kept).Int("fragments", r.Fragments).
 				Bool("repaired", r.Repaired).Str("problem", r.Problem)
 		})
+	case events.FramesSkipped:
+		e.emit(zerolog.WarnLevel, ev.Name, "frames skipped: the source or the encoder fell behind real time", func(z *zerolog.Event) {
+			z.Uint64("skipped", ev.NewSkipped).Uint64("source_skipped", ev.Skipped).Uint64("encoder_skipped", ev.EncoderSkipped).
+				Uint64("frames", ev.Frames)
+		})
 	case events.InputTruncated:
 		e.emit(zerolog.WarnLevel, ev.Name, "the input file ends inside its media data (a recording cut short?): restreamed up to its last whole fragment", func(z *zerolog.Event) {
 			z.Str("path", ev.Path)

@@ -54,6 +54,7 @@ func exitCode(err error) int {
 		rec     *session.RecordingError
 		enc     *pipeline.EncoderError
 		gaveUp  *session.GaveUpError
+		skipped *session.SkippedError
 		check   *analyze.CheckError
 		runFail *runError
 	)
@@ -76,6 +77,8 @@ func exitCode(err error) int {
 		return exitcode.Encoder
 	case errors.As(err, &gaveUp):
 		return exitcode.AllGaveUp
+	case errors.As(err, &skipped):
+		return exitcode.Skipped
 	case errors.As(err, &check):
 		return exitcode.Check
 	case errors.As(err, &runFail):

@@ -20,15 +20,16 @@ type globalFlags struct {
 var global globalFlags
 
 const exitCodesHelp = `Exit codes:
-  0    success, including a graceful stop (SIGINT, SIGTERM, --duration)
+  0    success, including a graceful stop (SIGINT, SIGTERM, SIGHUP, --duration)
   1    runtime failure (I/O error, recording failed)
   2    bad usage: an invalid flag value, URL or argument
-  3    not enough free disk (--disk-check=refuse, or the disk filled with nothing left to do)
+  3    not enough free disk (--disk-check=refuse, or the recording stopped for low disk, even when streams went on)
   4    capture device missing or permission denied
   5    encoder failure
   6    streaming only: every destination gave up
   7    analyze: a measured value exceeded its limit
   8    camera, microphone or screen recording permission denied (macOS: System Settings > Privacy & Security)
+  9    --max-skipped: the source or the encoder skipped more frames than allowed (files finalized)
   130  a second interrupt forced an immediate stop (files stay playable up to their last fragment)`
 
 func newRootCmd() *cobra.Command { return newRootCmdWith(nil) }

@@ -144,6 +144,9 @@ func (s *statusSource) diskInfo(now time.Time) (free uint64, full time.Duration,
 func (s *statusSource) line(now time.Time, width int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %.0f fps  %s", fmtClock(now.Sub(s.started)), s.fps, fmtRate(s.kbps*1000))
+	if st := s.snap.Pipeline; st.SourceSkipped+st.EncoderSkipped > 0 {
+		fmt.Fprintf(&b, "  skipped %d", st.SourceSkipped+st.EncoderSkipped)
+	}
 	if lost := s.snap.Pipeline.SourceLost; lost != "" {
 		fmt.Fprintf(&b, " | NO %s FROM SOURCE", strings.ToUpper(lost))
 	}
@@ -274,7 +277,11 @@ func (s *statusSource) statsEvent(ev *zerolog.Event, now time.Time) {
 	st := s.snap.Pipeline
 	ev = ev.Str("event", events.Stats).Float64("elapsed_s", now.Sub(s.started).Seconds()).
 		Float64("fps", round2(s.fps)).Float64("kbps", round2(s.kbps)).
-		Uint64("frames", st.VideoFrames).Uint64("bytes", s.bytes)
+		Uint64("frames", st.VideoFrames).Uint64("bytes", s.bytes).
+		Uint64("source_skipped", st.SourceSkipped).Uint64("encoder_skipped", st.EncoderSkipped)
+	if st.EncoderLagMax > 0 {
+		ev = ev.Float64("encoder_lag_ms", round2(ms(st.EncoderLag))).Float64("encoder_lag_max_ms", round2(ms(st.EncoderLagMax)))
+	}
 	ds := make(destStatsList, len(s.snap.Destinations))
 	for i, p := range s.snap.Destinations {
 		ds[i] = destStats{p: p}

@@ -50,6 +50,7 @@ type streamFlags struct {
 	keyFile      string
 	keyEnv       string
 	logFile      string
+	maxSkipped   string
 }
 
 // streamRunner runs a validated stream command; tests swap it.
@@ -72,7 +73,8 @@ background and retries with exponential backoff. Stream keys, SRT passphrases an
 stream ids are never printed. To keep a key out of the process list, pass the URL
 through an environment variable (--dest-env NAME) or a file (--dest-file PATH).
 
-SIGINT, SIGTERM or --duration stop gracefully: every file is finalized, exit 0.
+SIGINT, SIGTERM, SIGHUP (a closed terminal) or --duration stop gracefully: every file is
+finalized, exit 0. A closed stderr or stdout never stops the recording.
 
 ` + exitCodesHelp,
 		Example: `  # Stream to an RTMP server and record 30-minute segments
@@ -126,6 +128,7 @@ SIGINT, SIGTERM or --duration stop gracefully: every file is finalized, exit 0.
 	fl.BoolVar(&f.latency, "latency-report", false, "at exit, print per destination the latency from encoder output to socket write (p50, p99, max) on stdout")
 	fl.BoolVar(&f.loop, "loop", false, "with --input: start over at the end of the file")
 	fl.StringVar(&f.onSegment, "on-segment", "", "after each segment is closed and synced, run this command with the file's path as its last argument (no shell)")
+	fl.StringVar(&f.maxSkipped, "max-skipped", "", "fail the run (exit 9, files finalized) when the source or the encoder skips more than N frames, or P% of the frames (judged from 10 s of video, and at the end)")
 	fl.StringVar(&f.logFile, "log-file", "", "write the log (and events) to this file, appending, instead of stderr; the status line stays on the terminal")
 	fl.StringVar(&f.hookWait, "on-segment-wait", "60s", "at exit, how long to wait for --on-segment commands still running")
 	fl.StringVar(&f.control, "control", "", controlFlagHelp)
@@ -223,6 +226,11 @@ func (f *streamFlags) validate() (session.Config, error) {
 		}
 		if len(c.Hook) == 0 {
 			return c, usageErr("invalid --on-segment %q: empty command", f.onSegment)
+		}
+	}
+	if f.maxSkipped != "" {
+		if c.MaxSkipped, err = session.ParseSkipLimit(f.maxSkipped); err != nil {
+			return c, &usageError{err}
 		}
 	}
 	if c.HookWait, err = parseDuration("on-segment-wait", f.hookWait, 0, true); err != nil {

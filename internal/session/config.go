@@ -67,6 +67,10 @@ type Config struct {
 	Backoff      publish.Backoff
 	MaxRetries   int // consecutive failed connects before giving up (0: never)
 
+	// MaxSkipped fails the run when the source and the encoder skip more
+	// frames than this (zero value: no limit).
+	MaxSkipped SkipLimit
+
 	// Hook is the --on-segment command (program and fixed arguments);
 	// HookWait bounds the wait for runs still going at exit.
 	Hook     []string
@@ -127,6 +131,10 @@ type Event struct {
 	// hooks_done
 	Hooks hooks.Stats
 
+	// frames_skipped: how many since the last frames_skipped event (Skipped
+	// and EncoderSkipped are totals, as in stopped)
+	NewSkipped uint64
+
 	// stopped
 	Reason  string // end, duration, end_of_input, no_sinks, forced, or a signal name
 	Err     error  // why the session failed, nil on success
@@ -150,6 +158,7 @@ const (
 	ReasonEndOfInput = "end_of_input"
 	ReasonNoSinks    = "no_sinks"
 	ReasonForced     = "forced"
+	ReasonMaxSkipped = "max_skipped"
 	// ReasonSourceLost: the watchdog gave up on a source that stopped
 	// delivering (exit code 4).
 	ReasonSourceLost = "source_lost"

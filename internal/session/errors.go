@@ -1,6 +1,9 @@
 package session
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ConfigError: a value the session could not use, found while opening
 // what it names (an --input file that is not H.264+AAC, test source
@@ -35,6 +38,17 @@ type GaveUpError struct{ Err error }
 
 func (e *GaveUpError) Error() string { return "every destination gave up: " + e.Err.Error() }
 func (e *GaveUpError) Unwrap() error { return e.Err }
+
+// SkippedError: more frames were skipped than Config.MaxSkipped allows.
+type SkippedError struct {
+	Skipped, Produced uint64 // skipped frames; frames the source produced (encoded + skipped)
+	Limit             SkipLimit
+}
+
+func (e *SkippedError) Error() string {
+	return fmt.Sprintf("%d of %d frames skipped (%.1f%%), more than --max-skipped %s allows: the source or the encoder could not keep up",
+		e.Skipped, e.Produced, percent(e.Skipped, e.Produced), e.Limit)
+}
 
 var (
 	// ErrAudioOnly: recordings and streams need a video track.

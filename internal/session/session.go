@@ -65,6 +65,7 @@ type Session struct {
 	started  time.Time
 	recorder *record.Recorder
 	pubs     []publish.Publisher
+	skipErr  error // --max-skipped exceeded
 }
 
 // New checks what can only be checked by opening it (free disk, the
@@ -339,6 +340,9 @@ func (s *Session) run(ctx context.Context, stop context.CancelFunc) error {
 	if c.Status != nil {
 		stopStatus = c.Status(s)
 	}
+	if c.Input == "" {
+		go s.watchSkips(ctx, stop)
+	}
 
 	perr := <-pipeDone
 	pipeFinished.Store(true)
@@ -372,6 +376,8 @@ func (s *Session) run(ctx context.Context, stop context.CancelFunc) error {
 		final = &DeviceError{perr}
 	case perr != nil:
 		final = perr
+	case c.Input == "" && s.checkSkips(true) != nil:
+		final = s.checkSkips(true)
 	case sk.recErr != nil:
 		final = &RecordingError{sk.recErr}
 	case c.RecordDir == "" && len(sk.pubErrs) == len(c.Destinations) && len(sk.pubErrs) > 0 && s.stopReason() == ReasonNoSinks:

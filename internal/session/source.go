@@ -164,6 +164,7 @@ func (s *Session) openPipeline() error {
 		Clock:    s.host,
 		Duration: c.Duration,
 		Log:      c.Log,
+		Live:     !c.Fast,
 		Watchdog: pipeline.Watchdog{
 			OnLost: func(kind string, gap time.Duration, reason string) {
 				s.obs.Session(Event{Name: events.SourceLost, Kind: kind, Gap: gap, Msg: reason})
