@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	be "encoding/binary"
 	"math"
 	"os"
 	"path/filepath"
@@ -143,9 +145,16 @@ func TestKill9KeepsFilesPlayable(t *testing.T) {
 	if len(after) != 3 {
 		t.Fatalf("after restart: %v, want the two old files and one new", after)
 	}
+	// The repair cuts an incomplete tail and writes the real durations into
+	// the header (so players that trust it show the length): the media
+	// from the first fragment on is untouched.
 	kept, _ := os.ReadFile(files[1])
-	if len(kept) == 0 || len(kept) > len(before) || string(kept) != string(before[:len(kept)]) {
-		t.Errorf("the unfinished segment was changed beyond cutting an incomplete tail (%d -> %d bytes)", len(before), len(kept))
+	media := bytes.Index(before, []byte("moof")) - 4
+	if media < 0 || len(kept) <= media || len(kept) > len(before) || string(kept[media:]) != string(before[media:len(kept)]) {
+		t.Errorf("the unfinished segment was changed beyond its header and an incomplete tail (%d -> %d bytes)", len(before), len(kept))
+	}
+	if i := bytes.Index(kept, []byte("mvhd")); i < 0 || i+24 > len(kept) || be.BigEndian.Uint32(kept[i+20:]) == 0 {
+		t.Errorf("the repaired segment still declares no duration")
 	}
 	if e := decodeErrors(t, files[1]); e != "" {
 		t.Errorf("%s after recovery: %s", files[1], e)
