@@ -6,6 +6,7 @@ import (
 	"context"
 	"debug/elf"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -491,5 +492,190 @@ func TestDevicesResolve(t *testing.T) {
 	}
 	if cam, mic, why := (linuxPlatform{}).Defaults(); mic || len(why) == 0 {
 		t.Errorf("defaults: camera %v mic %v why %v", cam, mic, why)
+	}
+}
+
+// TestPulseStampAccuracy measures what the audio half of "one clock" rests
+// on: a pulse source fed through a FIFO (module-pipe-source: what is
+// written is captured at once) gets a click written at known session
+// times; the capture must stamp each click at the time it was written.
+// Reported: median and max error.
+func TestPulseStampAccuracy(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo") // the module makes it
+	p := testdesktop.StartPulse(t, "lcacc", "module-pipe-source source_name=lcpipe file="+fifo+" format=s16le rate=48000 channels=1")
+	t.Setenv("PULSE_SERVER", p.Server)
+	host := clock.NewHost()
+
+	// The writer paces 5 ms chunks of silence in real time; every 250 ms
+	// one chunk starts with a click. Written times are taken just before
+	// each write of a click.
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	const chunk = 240 // 5 ms at 48 kHz
+	silence := make([]byte, chunk*2)
+	click := make([]byte, chunk*2)
+	for i := 0; i < 48; i++ { // 1 ms of full scale
+		click[2*i], click[2*i+1] = 0xff, 0x7f
+	}
+	var mu sync.Mutex
+	var written []time.Duration
+	stop := make(chan struct{})
+	wdone := make(chan struct{})
+	go func() {
+		defer close(wdone)
+		start := time.Now()
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			time.Sleep(time.Until(start.Add(time.Duration(n) * 5 * time.Millisecond)))
+			b := silence
+			if n%50 == 49 {
+				b = click
+				mu.Lock()
+				written = append(written, host.Now())
+				mu.Unlock()
+			}
+			if _, err := w.Write(b); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		<-wdone
+	}()
+
+	src, err := PlatformCapture().Open(nil, &AudioRequest{Device: "pulse:lcpipe", SampleRate: 48000, Channels: 1}, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var onsets []time.Duration
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	inClick := false
+	_ = src.Run(ctx, nil, func(b *media.AudioBuffer) {
+		for i, x := range b.Samples {
+			if x > 0.5 && !inClick {
+				onsets = append(onsets, b.PTS+time.Duration(i)*time.Second/48000)
+			}
+			inClick = x > 0.5
+		}
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	// A source that reads a chunk at t takes its samples to span the chunk's
+	// duration before t (a device's chunk does): the click, first in its
+	// chunk, was captured one chunk before its write.
+	const chunkDur = chunk * time.Second / 48000
+	var errs []time.Duration
+	for _, o := range onsets {
+		best := time.Duration(math.MaxInt64)
+		for _, w := range written {
+			wt := w - chunkDur
+			if d := o - wt; d.Abs() < best.Abs() {
+				best = d
+			}
+		}
+		errs = append(errs, best)
+	}
+	if len(errs) < 8 {
+		t.Fatalf("%d clicks captured (%d written)", len(errs), len(written))
+	}
+	maxAbs := time.Duration(0)
+	for _, e := range errs {
+		maxAbs = max(maxAbs, e.Abs())
+	}
+	t.Logf("pulse stamps vs write time over %d clicks: median %+v, max |error| %v (all: %v)", len(errs), median(errs), maxAbs, errs)
+	if m := median(errs); m.Abs() > 3*time.Millisecond {
+		t.Errorf("median stamp error %v", m)
+	}
+}
+
+// TestScreenStampAccuracy measures the video half of "one clock": the X
+// root window turns white at known session times (painted through the X
+// protocol, the server's reply marks when it is done); the first captured
+// picture showing white must carry a capture time between the paint and
+// one frame interval after it (x11grab samples the screen at its rate).
+func TestScreenStampAccuracy(t *testing.T) {
+	const fps = 100 // fine sampling: the error window is 10 ms
+	x := testdesktop.StartX(t, 320, 240)
+	t.Setenv("DISPLAY", x.Display)
+	painter := x.Painter(t)
+	if err := painter.Paint(false); err != nil {
+		t.Fatal(err)
+	}
+	host := clock.NewHost()
+	src, err := PlatformCapture().Open(&VideoRequest{Device: "screen", Width: 320, Height: 240, FPS: fps}, nil, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type paint struct {
+		white          bool
+		before, after  time.Duration
+		seen           time.Duration
+		seenOK, posted bool
+	}
+	var mu sync.Mutex
+	var paints []*paint
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		defer cancel()
+		white := false
+		for i := 0; i < 16; i++ {
+			time.Sleep(150 * time.Millisecond)
+			white = !white
+			p := &paint{white: white, before: host.Now()}
+			if err := painter.Paint(white); err != nil {
+				t.Error(err)
+				return
+			}
+			p.after = host.Now()
+			mu.Lock()
+			paints = append(paints, p)
+			mu.Unlock()
+		}
+		time.Sleep(150 * time.Millisecond)
+	}()
+	_ = src.Run(ctx, func(f *media.VideoFrame) {
+		isWhite := f.Planes[0][160*320+160] > 128
+		mu.Lock()
+		for _, p := range paints {
+			if !p.seenOK && p.white == isWhite && f.PTS >= p.before-20*time.Millisecond {
+				p.seen, p.seenOK = f.PTS, true
+			}
+		}
+		mu.Unlock()
+		f.Release()
+	}, nil)
+	mu.Lock()
+	defer mu.Unlock()
+	var errs []time.Duration
+	for _, p := range paints {
+		if !p.seenOK {
+			t.Errorf("paint at %v never seen", p.after)
+			continue
+		}
+		errs = append(errs, p.seen-p.after)
+	}
+	if len(errs) < 10 {
+		t.Fatalf("%d paints seen", len(errs))
+	}
+	lo, hi := errs[0], errs[0]
+	for _, e := range errs {
+		lo, hi = min(lo, e), max(hi, e)
+	}
+	t.Logf("x11grab stamps vs paint at %d fps over %d paints: median %+v, range %+v .. %+v (sampling alone spreads 0 .. 10 ms)", fps, len(errs), median(errs), lo, hi)
+	// Never before the paint (a capture time in the past would be a clock
+	// error), and within a frame interval or two of it.
+	if m := median(errs); m < -2*time.Millisecond || m > 2*time.Second/fps+2*time.Millisecond {
+		t.Errorf("median stamp error %v", m)
 	}
 }

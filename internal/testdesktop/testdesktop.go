@@ -8,7 +8,10 @@ package testdesktop
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,7 +100,10 @@ func (p *Pulse) Env() []string {
 // sink named sink and the native protocol on a private socket, all state
 // kept in a temporary directory (it runs as root too: -n skips the
 // default configuration, and no system bus is needed).
-func StartPulse(t testing.TB, sink string) *Pulse {
+//
+// extra modules ("module-pipe-source source_name=x file=/path ...") are
+// loaded too.
+func StartPulse(t testing.TB, sink string, extra ...string) *Pulse {
 	t.Helper()
 	testpeers.Need(t, "pulseaudio", "pactl")
 	dir, err := os.MkdirTemp("", "lcpulse-") // short: socket paths are limited to 108 bytes
@@ -117,10 +123,14 @@ func StartPulse(t testing.TB, sink string) *Pulse {
 		t.Fatal(err)
 	}
 	defer lf.Close()
-	cmd := exec.Command("pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
+	args := []string{"--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
 		"--disable-shm=yes", "--use-pid-file=no", "--log-target=stderr",
-		"--load=module-null-sink sink_name="+sink+" rate=48000 channels=2",
-		"--load=module-native-protocol-unix socket="+sock+" auth-anonymous=1")
+		"--load=module-null-sink sink_name=" + sink + " rate=48000 channels=2",
+		"--load=module-native-protocol-unix socket=" + sock + " auth-anonymous=1"}
+	for _, m := range extra {
+		args = append(args, "--load="+m)
+	}
+	cmd := exec.Command("pulseaudio", args...)
 	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+filepath.Join(dir, "rt"), "HOME="+filepath.Join(dir, "home"),
 		"PULSE_STATE_PATH="+filepath.Join(dir, "state"), "PULSE_RUNTIME_PATH="+filepath.Join(dir, "rt"),
 		"DBUS_SESSION_BUS_ADDRESS=disabled:", "DISPLAY=")
@@ -182,4 +192,77 @@ func stop(cmd *exec.Cmd) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
+}
+
+// Painter paints the root window of an X server in one colour, speaking
+// the X11 protocol itself (no X library here): ChangeWindowAttributes sets
+// the background, ClearArea repaints, GetInputFocus is the round trip that
+// says the server has done both.
+type Painter struct {
+	c            net.Conn
+	root         uint32
+	white, black uint32
+}
+
+// Painter connects to the display (no authorization: Xvfb is started
+// without -auth).
+func (x *X) Painter(t testing.TB) *Painter {
+	t.Helper()
+	c, err := net.Dial("unix", "/tmp/.X11-unix/X"+strings.TrimPrefix(x.Display, ":"))
+	if err != nil {
+		t.Fatalf("X connection: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	// Little-endian, protocol 11.0, no authorization.
+	if _, err := c.Write([]byte{'l', 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 8)
+	if _, err := io.ReadFull(c, head); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, int(binary.LittleEndian.Uint16(head[6:]))*4)
+	if _, err := io.ReadFull(c, body); err != nil {
+		t.Fatal(err)
+	}
+	if head[0] != 1 {
+		t.Fatalf("X server refused the connection: %q", body)
+	}
+	vendorLen := int(binary.LittleEndian.Uint16(body[16:]))
+	formats := int(body[21])
+	scr := 32 + (vendorLen+3)&^3 + 8*formats
+	return &Painter{c: c, root: binary.LittleEndian.Uint32(body[scr:]),
+		white: binary.LittleEndian.Uint32(body[scr+8:]), black: binary.LittleEndian.Uint32(body[scr+12:])}
+}
+
+// Paint fills the root window white or black and returns once the server
+// has done it.
+func (p *Painter) Paint(white bool) error {
+	pixel := p.black
+	if white {
+		pixel = p.white
+	}
+	var b [32]byte
+	le := binary.LittleEndian
+	b[0] = 2 // ChangeWindowAttributes
+	le.PutUint16(b[2:], 4)
+	le.PutUint32(b[4:], p.root)
+	le.PutUint32(b[8:], 2) // CWBackPixel
+	le.PutUint32(b[12:], pixel)
+	b[16] = 61 // ClearArea, whole window
+	le.PutUint16(b[18:], 4)
+	le.PutUint32(b[20:], p.root)
+	// x, y, width, height = 0: to the edges
+	req := append(b[:], 43, 0, 1, 0) // GetInputFocus
+	if _, err := p.c.Write(req); err != nil {
+		return err
+	}
+	var reply [32]byte
+	if _, err := io.ReadFull(p.c, reply[:]); err != nil {
+		return err
+	}
+	if reply[0] != 1 {
+		return fmt.Errorf("X error %d", reply[1])
+	}
+	return nil
 }
