@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -99,9 +100,19 @@ func TestExitCodes(t *testing.T) {
 
 	t.Run("5 encoder", func(t *testing.T) {
 		if runtime.GOOS != "linux" {
-			t.Skip("the failure is provoked through LIVECAP_X264_PRESET, a libx264 setting; VideoToolbox has no such knob")
+			t.Skip("the failure is provoked through a broken libavcodec; VideoToolbox has none")
 		}
-		r := livecap(t, 30*time.Second, []string{"LIVECAP_X264_PRESET=bogus"}, args("--fast", "--duration", "2s", "--record", t.TempDir())...)
+		// A broken FFmpeg install: libavcodec/libavutil that do not load
+		// (found first through LD_LIBRARY_PATH).
+		fake := t.TempDir()
+		for v := 55; v <= 65; v++ {
+			for _, lib := range []string{"libavutil", "libavcodec"} {
+				if err := os.WriteFile(filepath.Join(fake, lib+".so."+itoa(v)), []byte("not a library"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		r := livecap(t, 30*time.Second, []string{"LD_LIBRARY_PATH=" + fake}, args("--fast", "--duration", "2s", "--record", t.TempDir())...)
 		want(t, r, exitcode.Encoder)
 	})
 

@@ -2,7 +2,7 @@
 # Latency from an encoded packet leaving the encoder (Packet.Encoded) to its
 # bytes written to the socket, p50 and p99, from livecap's own
 # instrumentation (`livecap stream --latency-report`): BENCH_SECONDS (30) of
-# the 1280x720@30 test source, x264 $LIVECAP_X264_PRESET (veryfast),
+# the 1280x720@30 test source, x264 $LIVECAP_PRESET (veryfast),
 # 4 Mbit/s, published to a local nginx-rtmp and recorded at the same time.
 #
 #   scripts/bench-latency.sh
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 . scripts/bench/lib.sh
 
 secs="${BENCH_SECONDS:-30}"
-export LIVECAP_X264_PRESET="${LIVECAP_X264_PRESET:-veryfast}"
+export LIVECAP_PRESET="${LIVECAP_PRESET:-veryfast}" # livecap --preset (config env)
 
 bench_need
 bench_tmp
@@ -28,7 +28,7 @@ bench_measure livecap 1 "$LIVECAP" stream --video test --audio test \
 	--latency-report
 
 echo
-echo "Encoder-to-socket latency: ${secs}s of 1280x720@30, x264 $LIVECAP_X264_PRESET 4 Mbit/s, RTMP to local nginx + recording"
+echo "Encoder-to-socket latency: ${secs}s of 1280x720@30, x264 $LIVECAP_PRESET 4 Mbit/s, RTMP to local nginx + recording"
 echo
 if ! grep -iE 'latency|p50|p99' "$BENCH_TMP/livecap.1.log"; then
 	tail -n 20 "$BENCH_TMP/livecap.1.log" >&2

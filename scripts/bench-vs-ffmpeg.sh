@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole job, livecap beside ffmpeg's tee muxer: BENCH_SECONDS (60) of
 # 1280x720 at 30 fps from a synthetic source, encoded once with x264
-# (preset veryfast, or $LIVECAP_X264_PRESET, for both), 4 Mbit/s, a
+# (preset veryfast, or $LIVECAP_PRESET, for both), 4 Mbit/s, a
 # keyframe every 2 s, published to a local nginx-rtmp and recorded as
 # fragmented MP4 segments of 30 s. Prints CPU seconds (user+sys), wall time
 # and peak RSS as medians of BENCH_RUNS (3) runs, and livecap/ffmpeg.
@@ -31,8 +31,8 @@ cd "$(dirname "$0")/.."
 runs="${BENCH_RUNS:-3}"
 secs="${BENCH_SECONDS:-60}"
 sides="${BENCH_SIDES:-livecap ffmpeg}"
-export LIVECAP_X264_PRESET="${LIVECAP_X264_PRESET:-veryfast}"
-preset="$LIVECAP_X264_PRESET"
+export LIVECAP_PRESET="${LIVECAP_PRESET:-veryfast}" # livecap --preset (config env)
+preset="$LIVECAP_PRESET"
 ffvideo="${BENCH_FFMPEG_VIDEO:-}"
 
 bench_need

@@ -49,6 +49,10 @@ type streamFlags struct {
 	server       string // dests.go
 	keyFile      string
 	keyEnv       string
+	preset       string // encoding.go
+	h264Profile  string
+	rateControl  string
+	maxBitrate   []string
 	logFile      string
 	maxSkipped   string
 }
@@ -133,6 +137,7 @@ finalized, exit 0. A closed stderr or stdout never stops the recording.
 	fl.StringVar(&f.hookWait, "on-segment-wait", "60s", "at exit, how long to wait for --on-segment commands still running")
 	fl.StringVar(&f.control, "control", "", controlFlagHelp)
 	addDestFlags(fl, &f)
+	addEncodingFlags(fl, &f)
 	return cmd
 }
 
@@ -200,6 +205,9 @@ func (f *streamFlags) validate() (session.Config, error) {
 	}
 	// Destinations (dests.go).
 	if c.Destinations, err = f.destinations(); err != nil {
+		return c, err
+	}
+	if err = f.encoding(&c); err != nil { // encoding.go
 		return c, err
 	}
 	c.MaxRetries = f.maxRetries

@@ -11,7 +11,7 @@ import (
 )
 
 // BenchmarkEncodeVideo720p: one op is one 1280x720 I420 frame through
-// libx264 (veryfast unless LIVECAP_X264_PRESET says otherwise, 4 Mbit/s,
+// libx264 (veryfast, 4 Mbit/s,
 // 30 fps), packet conversion included. Frames are drawn beforehand and
 // cycled, so only the encoder is measured.
 func BenchmarkEncodeVideo720p(b *testing.B) {

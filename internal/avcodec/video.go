@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,11 +25,8 @@ import (
 
 // DefaultPreset is the x264 preset: veryfast keeps 720p30 well under real
 // time on one core with a quality loss that a live stream tolerates.
-// LIVECAP_X264_PRESET overrides it (for benchmarks and experiments).
+// --preset (encoder.Tuning) chooses another.
 const DefaultPreset = "veryfast"
-
-// PresetEnv names the environment variable that overrides DefaultPreset.
-const PresetEnv = "LIVECAP_X264_PRESET"
 
 // videoTimeBase is the encoder time base (1/90000 s), the MPEG clock: x264
 // writes it into the SPS timing info, and 90 kHz keeps that conventional.
@@ -81,12 +77,13 @@ func OpenVideo(s encoder.VideoSettings, out encoder.Output) (*VideoEncoder, erro
 	if out == nil {
 		return nil, errors.New("libavcodec video: nil output callback")
 	}
-	preset := DefaultPreset
-	if p := os.Getenv(PresetEnv); p != "" {
-		if !contains(x264Presets, p) {
-			return nil, fmt.Errorf("%s=%q: not an x264 preset (allowed: %v)", PresetEnv, p, x264Presets)
-		}
-		preset = p
+	if err := s.Tuning.Check(); err != nil {
+		return nil, fmt.Errorf("libx264: %w", err)
+	}
+	tune := s.Tuning.WithDefaults()
+	preset := tune.Preset
+	if !contains(x264Presets, preset) {
+		return nil, fmt.Errorf("libx264: %q is not an x264 preset (allowed: %v)", preset, x264Presets)
 	}
 	codec, err := findEncoder("libx264")
 	if err != nil {
@@ -124,9 +121,14 @@ func OpenVideo(s encoder.VideoSettings, out encoder.Output) (*VideoEncoder, erro
 	opts := [][2]string{
 		{"preset", preset},
 		{"tune", "zerolatency"},
-		{"profile", "high"},
+		{"profile", tune.Profile},
 		{"sc_threshold", "0"},
 		{"forced-idr", "1"},
+	}
+	if tune.RateControl == "cbr" {
+		// Constant bit rate as ingest servers prefer it: HRD signalled
+		// and filler data up to the rate, within the same VBV.
+		opts = append(opts, [2]string{"nal-hrd", "cbr"})
 	}
 	for _, o := range opts {
 		if err := setOpt(c, o[0], o[1]); err != nil {

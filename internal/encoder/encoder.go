@@ -24,6 +24,8 @@ type VideoSettings struct {
 	// lookahead). Fast test runs set it too: latency, not speed, is what it
 	// trades.
 	Realtime bool
+	// Tuning: preset, profile, rate control (tuning.go).
+	Tuning
 }
 
 // AudioSettings configure an AAC-LC encoder.

@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/livecap/livecap/internal/diskcheck"
+	"github.com/livecap/livecap/internal/encoder"
 	"github.com/livecap/livecap/internal/hooks"
 	"github.com/livecap/livecap/internal/media"
 	"github.com/livecap/livecap/internal/publish"
@@ -48,6 +49,7 @@ type Config struct {
 	AudioBitrate         int
 	SampleRate, Channels int
 	KeyInterval          time.Duration
+	Tuning               encoder.Tuning // --preset, --h264-profile, --rate-control
 
 	// Duration stops the session after this much media time (0: none).
 	Duration time.Duration

@@ -159,7 +159,7 @@ func (s *Session) openPipeline() error {
 		// Real-time encoding (VideoToolbox's RealTime) when media arrives
 		// in real time; a fast run lets the encoder take its time.
 		Video: encoder.VideoSettings{Width: c.Width, Height: c.Height, FPS: c.FPS, Bitrate: c.Bitrate,
-			KeyInterval: c.KeyInterval, Realtime: !c.Fast},
+			KeyInterval: c.KeyInterval, Realtime: !c.Fast, Tuning: c.Tuning},
 		Audio:    encoder.AudioSettings{SampleRate: c.SampleRate, Channels: c.Channels, Bitrate: c.AudioBitrate},
 		Clock:    s.host,
 		Duration: c.Duration,
