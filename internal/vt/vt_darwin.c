@@ -137,8 +137,8 @@ static OSStatus prop(uint32_t *unsupported, int bit, OSStatus st) {
 }
 
 int32_t lcvt_video_open(int32_t width, int32_t height, double fps, int32_t bitrate,
-		double key_interval_sec, int32_t realtime, uintptr_t handle, lcvt_video **out,
-		uint32_t *unsupported) {
+		double key_interval_sec, int32_t realtime, int32_t profile, int32_t cbr, int32_t speed,
+		uintptr_t handle, lcvt_video **out, uint32_t *unsupported) {
 	*out = NULL;
 	*unsupported = 0;
 	lcvt_video *v = calloc(1, sizeof *v);
@@ -190,15 +190,20 @@ int32_t lcvt_video_open(int32_t width, int32_t height, double fps, int32_t bitra
 	// it take the time it needs instead.
 	if ((st = prop(u, LCVT_P_REALTIME, VTSessionSetProperty(s, kVTCompressionPropertyKey_RealTime,
 			realtime ? kCFBooleanTrue : kCFBooleanFalse))) != noErr) goto fail;
+	CFStringRef level = kVTProfileLevel_H264_High_AutoLevel;
+	if (profile == LCVT_BASELINE) level = kVTProfileLevel_H264_Baseline_AutoLevel;
+	if (profile == LCVT_MAIN) level = kVTProfileLevel_H264_Main_AutoLevel;
 	if ((st = prop(u, LCVT_P_PROFILE, VTSessionSetProperty(s, kVTCompressionPropertyKey_ProfileLevel,
-			kVTProfileLevel_H264_High_AutoLevel))) != noErr) goto fail;
+			level))) != noErr) goto fail;
 	if ((st = prop(u, LCVT_P_REORDERING, VTSessionSetProperty(s, kVTCompressionPropertyKey_AllowFrameReordering,
 			kCFBooleanFalse))) != noErr) goto fail;
 	if ((st = prop(u, LCVT_P_BITRATE, set_i32(s, kVTCompressionPropertyKey_AverageBitRate, bitrate))) != noErr) goto fail;
 	{
 		// Cap any one-second window at 1.5x the average, in bytes: ingest
-		// servers and players budget for peaks, not only the average.
-		double bytes = (double)bitrate * 1.5 / 8.0, secs = 1.0;
+		// servers and players budget for peaks, not only the average. With
+		// cbr, at the average itself (kVTCompressionPropertyKey_ConstantBitRate
+		// needs macOS 13 and is not in every SDK livecap builds with).
+		double bytes = (double)bitrate * (cbr ? 1.0 : 1.5) / 8.0, secs = 1.0;
 		CFNumberRef nb = CFNumberCreate(kCFAllocatorDefault, kCFNumberFloat64Type, &bytes);
 		CFNumberRef ns = CFNumberCreate(kCFAllocatorDefault, kCFNumberFloat64Type, &secs);
 		const void *lim[] = {nb, ns};
@@ -217,6 +222,10 @@ int32_t lcvt_video_open(int32_t width, int32_t height, double fps, int32_t bitra
 		if ((st = prop(u, LCVT_P_KEY_FRAMES, set_i32(s, kVTCompressionPropertyKey_MaxKeyFrameInterval, frames))) != noErr) goto fail;
 	}
 	if ((st = prop(u, LCVT_P_FRAME_RATE, set_f64(s, kVTCompressionPropertyKey_ExpectedFrameRate, fps))) != noErr) goto fail;
+	// --preset: VideoToolbox has no presets; the faster half of x264's
+	// names asks it to favour speed (macOS 11+).
+	if ((st = prop(u, LCVT_P_SPEED, VTSessionSetProperty(s, kVTCompressionPropertyKey_PrioritizeEncodingSpeedOverQuality,
+			speed ? kCFBooleanTrue : kCFBooleanFalse))) != noErr) goto fail;
 	if ((st = VTCompressionSessionPrepareToEncodeFrames(s)) != noErr) goto fail;
 
 	const void *fk_k[] = {kVTEncodeFrameOptionKey_ForceKeyFrame};

@@ -67,9 +67,9 @@ type videoEnc struct {
 
 // vtProperties names the LCVT_P_* bits of lcvt_video_open, in order.
 var vtProperties = [C.LCVT_P_COUNT]string{
-	"RealTime", "ProfileLevel (High, auto level)", "AllowFrameReordering (off)", "AverageBitRate",
-	"DataRateLimits (1.5x average per second)", "MaxKeyFrameIntervalDuration", "MaxKeyFrameInterval",
-	"ExpectedFrameRate",
+	"RealTime", "ProfileLevel (auto level)", "AllowFrameReordering (off)", "AverageBitRate",
+	"DataRateLimits (1.5x average per second, 1x with cbr)", "MaxKeyFrameIntervalDuration", "MaxKeyFrameInterval",
+	"ExpectedFrameRate", "PrioritizeEncodingSpeedOverQuality (--preset)",
 }
 
 func (backend) OpenVideo(s encoder.VideoSettings, out encoder.Output) (encoder.VideoEncoder, error) {
@@ -87,8 +87,21 @@ func (backend) OpenVideo(s encoder.VideoSettings, out encoder.Output) (encoder.V
 	e.h = cgo.NewHandle(e)
 	var c *C.lcvt_video
 	var unsupported C.uint32_t
+	if err := s.Tuning.Check(); err != nil {
+		e.h.Delete()
+		return nil, fmt.Errorf("VideoToolbox: %w", err)
+	}
+	tune := s.Tuning.WithDefaults()
+	profile := C.int32_t(C.LCVT_HIGH)
+	switch tune.Profile {
+	case "baseline":
+		profile = C.LCVT_BASELINE
+	case "main":
+		profile = C.LCVT_MAIN
+	}
 	st := C.lcvt_video_open(C.int32_t(s.Width), C.int32_t(s.Height), C.double(s.FPS), C.int32_t(s.Bitrate),
-		C.double(s.KeyInterval.Seconds()), boolC(s.Realtime), C.uintptr_t(e.h), &c, &unsupported)
+		C.double(s.KeyInterval.Seconds()), boolC(s.Realtime), profile, boolC(tune.RateControl == "cbr"),
+		boolC(tune.SpeedOverQuality()), C.uintptr_t(e.h), &c, &unsupported)
 	if st != 0 {
 		e.h.Delete()
 		return nil, osErr(fmt.Sprintf("VTCompressionSession %dx%d@%d %d bit/s", s.Width, s.Height, s.FPS, s.Bitrate), st)

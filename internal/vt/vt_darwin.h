@@ -31,12 +31,18 @@ enum {
 	LCVT_P_KEY_DURATION,
 	LCVT_P_KEY_FRAMES,
 	LCVT_P_FRAME_RATE,
+	LCVT_P_SPEED,
 	LCVT_P_COUNT
 };
 
+// Profiles of lcvt_video_open (encoder.Tuning.Profile).
+enum { LCVT_BASELINE = 0, LCVT_MAIN = 1, LCVT_HIGH = 2 };
+
+// profile is an LCVT_BASELINE..LCVT_HIGH; cbr caps every one-second window
+// at the average (else 1.5x); speed asks to prioritise speed over quality.
 int32_t lcvt_video_open(int32_t width, int32_t height, double fps, int32_t bitrate,
-		double key_interval_sec, int32_t realtime, uintptr_t handle, lcvt_video **out,
-		uint32_t *unsupported);
+		double key_interval_sec, int32_t realtime, int32_t profile, int32_t cbr, int32_t speed,
+		uintptr_t handle, lcvt_video **out, uint32_t *unsupported);
 // Encodes a CVPixelBufferRef (a camera frame, passed as void *) as is:
 // VideoToolbox retains it for as long as it needs it, so the caller may
 // release it on return.
