@@ -530,7 +530,9 @@ func (s *source) Run(ctx context.Context, v VideoFunc, a AudioFunc) error {
 		case <-s.lostC:
 			// Nothing more will come from a disconnected device or a
 			// stopped stream; the session's watchdog reports the loss and
-			// ends the session after its grace time. Keep serving ctx.
+			// ends the session after its grace time. Repeating the last
+			// picture would hide the loss from it: stop repeating.
+			tick = nil
 		case f := <-s.vq:
 			s.deliver(f, v)
 		case <-tick:
