@@ -194,6 +194,12 @@ fi
 # @available) are errors so that a wrong call fails.
 werror="-Werror=implicit-function-declaration -Werror=incompatible-pointer-types -Werror=int-conversion -Werror=objc-method-access -Werror=int-to-pointer-cast -Werror=incompatible-function-pointer-types -Werror=unguarded-availability-new"
 status=0
+if [ -n "$sdk" ] && [ -z "${DARWIN_CHECK_DIR:-}" ]; then
+	# The stub against the real headers: the same *GetTypeID, the same
+	# macOS availability on everything it annotates.
+	log "scripts/sdkstub against $sdk (availability, *GetTypeID)"
+	if ! SDK="$sdk" go test -count=1 -run 'TestStubAvailabilityFollowsSDK|TestTypeIDListFollowsSDK' ./scripts/darwincheck/ >&2; then status=1; fi
+fi
 for goarch in $arches; do
 	case "$goarch" in
 	arm64) zarch=aarch64 carch=arm64 ;;

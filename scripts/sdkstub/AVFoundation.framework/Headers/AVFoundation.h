@@ -99,7 +99,7 @@ AVF_EXPORT NSString *const AVCaptureDeviceWasDisconnectedNotification API_AVAILA
 @end
 @interface AVCaptureAudioDataOutput : AVCaptureOutput
 - (void)setSampleBufferDelegate:(nullable id<AVCaptureAudioDataOutputSampleBufferDelegate>)sampleBufferDelegate queue:(nullable dispatch_queue_t)sampleBufferCallbackQueue;
-@property(nonatomic, copy, null_resettable) NSDictionary<NSString *, id> *audioSettings API_AVAILABLE(macos(10.7)) API_UNAVAILABLE(ios);
+@property(nonatomic, copy, null_resettable) NSDictionary<NSString *, id> *audioSettings API_UNAVAILABLE(ios);
 @end
 
 /* AVCaptureSession.h */

@@ -46,7 +46,7 @@ typedef NS_ENUM(NSInteger, SCFrameStatus) {
 	SCFrameStatusSuspended,
 	SCFrameStatusStarted,
 	SCFrameStatusStopped,
-} API_AVAILABLE(macos(12.3));
+};
 typedef NSString *SCStreamFrameInfo;
 extern SCStreamFrameInfo const SCStreamFrameInfoStatus API_AVAILABLE(macos(12.3));
 
