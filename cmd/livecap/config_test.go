@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/livecap/livecap/internal/config"
 )
 
 // The configuration file, profiles and LIVECAP_* variables reach every
@@ -116,5 +120,39 @@ func TestConfigCheck(t *testing.T) {
 	}
 	if code, msg, _ := check(filepath.Join(dir, "none.yaml")); code != 2 || !strings.Contains(msg, "cannot read it") {
 		t.Errorf("missing file: exit %d %q", code, msg)
+	}
+}
+
+// Every flag of every command is a setting, with no code per flag: each
+// one, given through its LIVECAP_* variable (its own default value, so
+// that the command stays valid), reaches the flag.
+func TestEveryFlagIsASetting(t *testing.T) {
+	root := newRootCmd()
+	n := 0
+	for _, c := range root.Commands() {
+		c.Flags().AddFlagSet(root.PersistentFlags())
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if config.Skip[f.Name] {
+				return
+			}
+			env := map[string]string{config.EnvName(f.Name): f.DefValue}
+			if f.Value.Type() == "stringArray" || f.Value.Type() == "stringSlice" {
+				env[config.EnvName(f.Name)] = "x"
+			}
+			fs := pflag.NewFlagSet(c.Name(), pflag.ContinueOnError)
+			fs.AddFlag(&pflag.Flag{Name: f.Name, Value: f.Value, DefValue: f.DefValue})
+			origins, err := config.Apply(fs, c.Name(), nil, "", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			if err != nil && f.DefValue != "[]" {
+				t.Errorf("%s --%s from %s=%q: %v", c.Name(), f.Name, config.EnvName(f.Name), f.DefValue, err)
+				return
+			}
+			if origins[f.Name].Env != config.EnvName(f.Name) {
+				t.Errorf("%s --%s: not set from %s", c.Name(), f.Name, config.EnvName(f.Name))
+			}
+			n++
+		})
+	}
+	if n < 40 {
+		t.Errorf("only %d flags checked", n)
 	}
 }

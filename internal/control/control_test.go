@@ -41,7 +41,7 @@ func (h *recHandler) Pause() (Result, error)  { h.add("pause"); return nil, nil 
 func (h *recHandler) Resume() (Result, error) { panic("boom") }
 func (h *recHandler) Status() (Result, error) { return Result{"state": "recording"}, nil }
 
-func sockPath(t *testing.T) string {
+func sockPath(t testing.TB) string {
 	// t.TempDir can exceed the socket path limit; /tmp stays short.
 	d, err := os.MkdirTemp("", "lcctl")
 	if err != nil {
