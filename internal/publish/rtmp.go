@@ -94,6 +94,9 @@ func (c *rtmpConnector) dial(ctx context.Context) (tcp, conn net.Conn, err error
 	cfg := &tls.Config{ServerName: d.Host}
 	if o.TLSConfig != nil {
 		cfg = o.TLSConfig.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName = d.Host
+		}
 	}
 	tc := tls.Client(tcp, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {

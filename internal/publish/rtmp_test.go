@@ -2,6 +2,9 @@ package publish
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -229,4 +232,45 @@ func TestRTMPDenyPublish(t *testing.T) {
 	}
 	t.Logf("error: %v; connected %d lost %d reconnecting %d", err, h.count(EventConnected), h.count(EventLost), h.count(EventReconnecting))
 	h.noSecrets(rtmpKey)
+}
+
+// rtmps through a TLS front (nginx-rtmp has no TLS of its own): the
+// certificate is verified against Options.TLSConfig's roots, messages go
+// through one buffered TLS writer, and nginx records a stream that FFmpeg
+// and GStreamer decode. An untrusted certificate is refused and says so.
+func TestRTMPSToNginx(t *testing.T) {
+	ng := testpeers.StartNginx(t)
+	term := testpeers.StartTLSTerminator(t, ng.Port)
+	caPEM, err := os.ReadFile(term.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	pk := testpeers.MakePackets(t, 3)
+	h := start(t, pk, term.URL("live", rtmpKey), Options{TLSConfig: &tls.Config{RootCAs: roots}})
+	if err := h.play(context.Background()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	ng.Stop()
+	recs := ng.Recordings()
+	if len(recs) != 1 {
+		t.Fatalf("recordings %v; stats %+v; log %s", recs, h.p.Stats(), h.logBuf.String())
+	}
+	checkDecodes(t, recs[0], 80)
+	if v, a := testpeers.GstFrames(t, recs[0]); v < 80 || a < 80 {
+		t.Errorf("GStreamer decoded %d video %d audio", v, a)
+	}
+	h.noSecrets(rtmpKey)
+
+	u := start(t, pk, term.URL("live", rtmpKey), Options{MaxAttempts: 1})
+	select {
+	case err := <-u.errc:
+		if err == nil || !strings.Contains(err.Error(), "tls handshake") || !strings.Contains(err.Error(), "certificate") {
+			t.Fatalf("untrusted certificate: %v", err)
+		}
+		t.Logf("untrusted: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no refusal")
+	}
 }
