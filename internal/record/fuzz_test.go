@@ -45,6 +45,10 @@ func fuzzPackets(data []byte, first time.Duration) []*media.Packet {
 		}
 		pts[k] += step
 		p := &media.Packet{Kind: k, PTS: pts[k], DTS: pts[k], Duration: dur, Key: fl&2 != 0 || k == media.Audio, Data: make([]byte, size)}
+		if k == media.Video {
+			// B-frames: a composition offset of 0 to 3 frames.
+			p.PTS += time.Duration(fl>>6) * 33 * time.Millisecond
+		}
 		out = append(out, p)
 	}
 	return out
