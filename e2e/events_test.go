@@ -38,7 +38,7 @@ var eventSchema = map[string]struct{ required, optional map[string]string }{
 	},
 	"segment_opened":        {required: map[string]string{"path": kStr, "index": kNum}},
 	"segment_closed":        {required: map[string]string{"path": kStr, "index": kNum, "duration_s": kNum, "bytes": kNum, "frames": kNum}},
-	"segment_recovered":     {required: map[string]string{"path": kStr, "size": kNum, "kept": kNum, "fragments": kNum, "repaired": kBool, "problem": kStr}},
+	"segment_recovered":     {required: map[string]string{"path": kStr, "size": kNum, "kept": kNum, "fragments": kNum, "repaired": kBool, "problem": kStr}, optional: map[string]string{"duration_s": kNum}},
 	"destination_connected": {required: map[string]string{"destination": kStr}},
 	"destination_lost":      {required: map[string]string{"destination": kStr, "error": kStr}},
 	"reconnecting": {

@@ -189,11 +189,11 @@ func (e *renderer) Session(ev session.Event) {
 		r := ev.Recovered
 		msg := "found a segment left unfinished by a crash; it plays up to its last fragment"
 		if r.Repaired {
-			msg = "found a segment left unfinished by a crash; cut its incomplete last fragment so it is whole"
+			msg = "found a segment left unfinished by a crash; repaired: " + r.Problem
 		}
 		e.emit(zerolog.WarnLevel, ev.Name, msg, func(z *zerolog.Event) {
 			z.Str("path", r.Path).Int64("size", r.Size).Int64("kept", r.Kept).Int("fragments", r.Fragments).
-				Bool("repaired", r.Repaired).Str("problem", r.Problem)
+				Bool("repaired", r.Repaired).Str("problem", r.Problem).Float64("duration_s", r.Duration.Seconds())
 		})
 	case events.FramesSkipped:
 		e.emit(zerolog.WarnLevel, ev.Name, "frames skipped: the source or the encoder fell behind real time", func(z *zerolog.Event) {

@@ -47,7 +47,6 @@ type AudioEncoder struct {
 	base    time.Duration
 	sent    int64
 	started bool
-	seq     uint64
 	flushed bool
 }
 
@@ -250,9 +249,7 @@ func (e *AudioEncoder) drain() error {
 			Duration: samplesToDuration(end, e.cfg.SampleRate) - samplesToDuration(start, e.cfg.SampleRate),
 			Key:      true,
 			Data:     data,
-			Seq:      e.seq,
 		}
-		e.seq++
 		e.out(p)
 	}
 }

@@ -56,7 +56,6 @@ type VideoEncoder struct {
 	lastPTS  time.Duration
 	lastTick int64
 	started  bool
-	seq      uint64
 	flushed  bool
 }
 
@@ -321,9 +320,7 @@ func (e *VideoEncoder) drain() error {
 			Duration: e.frameD,
 			Key:      idr,
 			Data:     data,
-			Seq:      e.seq,
 		}
-		e.seq++
 		e.out(p)
 	}
 }

@@ -53,10 +53,6 @@ type Options struct {
 	// Loop restarts at the end of the file, timestamps continuing so that
 	// each track stays monotonic across the seam.
 	Loop bool
-	// Clock, when set, stamps Packet.Encoded (the session clock, so that
-	// latency figures share the pipeline's timeline). When nil, Encoded is
-	// the time since Run started.
-	Clock media.Clock
 }
 
 // Reader reads one file. It is not safe for concurrent use; Run may be
@@ -109,7 +105,6 @@ type track struct {
 	nextDTS int64 // decode time after the last queued sample
 	done    bool  // the file ends inside this track's data
 
-	seq             uint64
 	gotKey          bool
 	passFirst       time.Duration
 	passEnd         time.Duration

@@ -21,9 +21,6 @@ var ErrNoSamples = errors.New("input: the file holds no samples")
 // cannot be read.
 func (r *Reader) Run(ctx context.Context, out func(*media.Packet)) error {
 	r.rewind()
-	for _, t := range r.tracks {
-		t.seq = 0
-	}
 	start := time.Now()
 	var (
 		offset   time.Duration
@@ -72,7 +69,6 @@ func (r *Reader) Run(ctx context.Context, out func(*media.Packet)) error {
 			t.passEnd = pk.DTS + pk.Duration
 			pk.PTS += offset
 			pk.DTS += offset
-			t.seq++
 			if first {
 				first = false
 				firstDTS = pk.DTS
@@ -92,11 +88,7 @@ func (r *Reader) Run(ctx context.Context, out func(*media.Packet)) error {
 					}
 				}
 			}
-			if r.o.Clock != nil {
-				pk.Encoded = r.o.Clock.Now()
-			} else {
-				pk.Encoded = time.Since(start)
-			}
+			// Seq and Encoded are the pipeline's to set.
 			out(pk)
 			n++
 		}
@@ -133,7 +125,6 @@ func (r *Reader) packet(t *track, s sample) (*media.Packet, error) {
 		DTS:      t.present(s.dts) - r.zero,
 		Duration: ticks(int64(s.dur), t.timescale),
 		Key:      s.sync,
-		Seq:      t.seq,
 	}
 	pk.PTS = pk.DTS
 	if t.kind == media.Video {

@@ -126,7 +126,7 @@ func checkDefaults(plat capture.Platform) error {
 func (s *Session) openPipeline() error {
 	c := &s.cfg
 	if c.Input != "" {
-		rd, err := input.Open(c.Input, input.Options{Realtime: !c.Fast, Loop: c.Loop, Clock: s.host})
+		rd, err := input.Open(c.Input, input.Options{Realtime: !c.Fast, Loop: c.Loop})
 		if err != nil {
 			return &ConfigError{fmt.Errorf("invalid --input %q: %v", c.Input, err)}
 		}
