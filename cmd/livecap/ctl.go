@@ -35,6 +35,7 @@ type controlEndpoint struct {
 	h    *boundHandler
 	usr1 chan os.Signal
 	done chan struct{}
+	log  zerolog.Logger // announces the socket at bind
 }
 
 // boundHandler forwards verbs to the session once it exists and logs each
@@ -90,7 +91,7 @@ func openControl(flag string, c *session.Config, log zerolog.Logger) (*controlEn
 		sub := zerolog.New(e.srv).With().Timestamp().Logger()
 		c.Observer = teeObserver{c.Observer, newRenderer(sub, *c)}
 		e.h.logs = append(e.h.logs, sub)
-		log.Info().Str("event", events.ControlListening).Str("path", e.srv.Path()).Msg("control socket ready (livecap ctl)")
+		e.log = log
 	}
 	e.usr1 = make(chan os.Signal, 1)
 	signal.Notify(e.usr1, syscall.SIGUSR1)
@@ -110,7 +111,15 @@ func (e *controlEndpoint) signals() {
 }
 
 // bind hands the verbs to s.
-func (e *controlEndpoint) bind(s *session.Session) { e.h.s.Store(s) }
+// bind hands the session to the socket once session.New accepted the
+// run: only then is the socket announced (a refusal before it leaves one
+// line and, once Close has removed the socket, nothing in the folder).
+func (e *controlEndpoint) bind(s *session.Session) {
+	e.h.s.Store(s)
+	if e.srv != nil {
+		e.log.Info().Str("event", events.ControlListening).Str("path", e.srv.Path()).Msg("control socket ready (livecap ctl)")
+	}
+}
 
 // Close removes the socket and restores SIGUSR1.
 func (e *controlEndpoint) Close() {
