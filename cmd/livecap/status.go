@@ -151,7 +151,11 @@ func (s *statusSource) line(now time.Time, width int) string {
 		fmt.Fprintf(&b, " | NO %s FROM SOURCE", strings.ToUpper(lost))
 	}
 	if rs := s.snap.Recording; rs != nil && rs.Path != "" {
-		fmt.Fprintf(&b, " | rec %s %s", shortName(rs.Path), diskcheck.Human(uint64(rs.Bytes)))
+		if rs.Paused {
+			b.WriteString(" | rec paused") // livecap ctl pause
+		} else {
+			fmt.Fprintf(&b, " | rec %s %s", shortName(rs.Path), diskcheck.Human(uint64(rs.Bytes)))
+		}
 	}
 	if free, full, ok := s.diskInfo(now); ok {
 		fmt.Fprintf(&b, " | free %s", diskcheck.Human(free))

@@ -117,7 +117,14 @@ func (r *Recorder) Pause() error {
 	}
 	c.paused, c.pause, c.resume, c.split = true, true, false, false
 	c.pending.Store(true)
+	r.setPausedStat(true)
 	return nil
+}
+
+func (r *Recorder) setPausedStat(v bool) {
+	r.mu.Lock()
+	r.st.Paused = v
+	r.mu.Unlock()
 }
 
 // Resume starts a new segment at the next frame, asked of the encoder as
@@ -134,6 +141,7 @@ func (r *Recorder) Resume() error {
 	}
 	c.paused, c.resume = false, true
 	c.pending.Store(true)
+	r.setPausedStat(false)
 	if r.o.Keyframes != nil {
 		r.o.Keyframes.RequestKeyframe(0)
 	}
@@ -201,6 +209,13 @@ func (r *Recorder) applyControl(p *media.Packet) (skip bool, err error) {
 		for _, m := range ms {
 			r.writeMarker(g.cur, m)
 		}
+	} else if len(ms) > 0 {
+		// Resumed, waiting for the IDR that opens the next segment: the
+		// markers go into it.
+		c.mu.Lock()
+		c.markers = append(ms, c.markers...)
+		c.pending.Store(true)
+		c.mu.Unlock()
 	}
 	if pause {
 		path := ""

@@ -73,14 +73,16 @@ func TestControlSplitPauseMarker(t *testing.T) {
 					mustNil(t, r.Marker("Q&A — questions", p.PTS))
 				case 4 * time.Second:
 					mustNil(t, r.Pause())
-					if !r.Paused() {
-						t.Error("Paused() false after Pause")
+					if !r.Paused() || !r.Stats().Paused {
+						t.Error("Paused() or Stats().Paused false after Pause")
 					}
 				case 5 * time.Second:
 					pausedErrs = append(pausedErrs, r.Pause(), r.Split(), r.Marker("lost", p.PTS))
 				case 6 * time.Second:
 					mustNil(t, r.Resume())
 					pausedErrs = append(pausedErrs, r.Resume())
+					// Before the IDR that opens the next file: it goes into that file, at its start.
+					mustNil(t, r.Marker("resumed", p.PTS))
 				case 7 * time.Second:
 					mustNil(t, r.Marker("end", p.PTS))
 				}
@@ -144,7 +146,7 @@ func TestControlSplitPauseMarker(t *testing.T) {
 			start2 := float64(frames[0]) / fps
 			checkCh(files[1], map[string]float64{"Q&A — questions": 3.2 - start2})
 			start3 := float64(frames[0]+frames[1]+paused) / fps
-			checkCh(files[2], map[string]float64{"end": 7 - start3})
+			checkCh(files[2], map[string]float64{"resumed": 0, "end": 7 - start3})
 			mu.Lock()
 			defer mu.Unlock()
 			var kinds []string
@@ -157,7 +159,7 @@ func TestControlSplitPauseMarker(t *testing.T) {
 					}
 				}
 			}
-			want := "[marker:intro marker:Q&A — questions recording_paused: recording_resumed: marker:end]"
+			want := "[marker:intro marker:Q&A — questions recording_paused: recording_resumed: marker:resumed marker:end]"
 			if got := fmtStrs(kinds); got != want {
 				t.Errorf("events %s, want %s", got, want)
 			}

@@ -106,6 +106,8 @@ type Stats struct {
 	// Dropped counts packets refused because their DTS did not increase
 	// (a producer breaking media.Packet's contract); 0 in a healthy run.
 	Dropped uint64
+	// Paused: livecap ctl pause (control.go); Path is the last segment.
+	Paused bool
 }
 
 var (
