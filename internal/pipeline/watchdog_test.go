@@ -97,7 +97,7 @@ func testSource(t *testing.T, d time.Duration) capture.Source {
 // hub still closes, so sinks finish what they hold.
 func TestWatchdogGivesUpOnLostSource(t *testing.T) {
 	var l lossLog
-	p := stallPipeline(t, &stalling{Source: testSource(t, 30*time.Second), after: 20}, l.watchdog(300*time.Millisecond, 400*time.Millisecond), 30*time.Second)
+	p := stallPipeline(t, &stalling{Source: testSource(t, 30*time.Second), after: 20}, l.watchdog(500*time.Millisecond, time.Second), 30*time.Second)
 	q := p.Hub().Add("sink", fanout.Policy{Lossless: true})
 	p.Attach()
 	done := make(chan error, 1)
@@ -123,8 +123,10 @@ func TestWatchdogGivesUpOnLostSource(t *testing.T) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.lost) != 2 || len(l.back) != 0 {
-		t.Errorf("lost %q back %q, want video and audio lost once each, nothing back", l.lost, l.back)
+	// A loaded machine may show an early gap that comes back; the stall
+	// itself is a loss of both kinds that never does.
+	if !hasKinds(l.lost, "video: unplugged (test)", "audio: unplugged (test)") || len(l.lost)-len(l.back) != 2 {
+		t.Errorf("lost %q back %q, want video and audio lost for good", l.lost, l.back)
 	}
 	if packets < 19 {
 		t.Errorf("%d packets reached the sink before the loss, want the frames before it", packets)
@@ -138,8 +140,8 @@ func TestWatchdogGivesUpOnLostSource(t *testing.T) {
 // back, and the run ends normally.
 func TestWatchdogSourceBack(t *testing.T) {
 	var l lossLog
-	p := stallPipeline(t, &stalling{Source: testSource(t, 2*time.Second), after: 10, hold: 800 * time.Millisecond},
-		l.watchdog(200*time.Millisecond, 10*time.Second), 2*time.Second)
+	p := stallPipeline(t, &stalling{Source: testSource(t, 2*time.Second), after: 10, hold: 1500 * time.Millisecond},
+		l.watchdog(400*time.Millisecond, 10*time.Second), 2*time.Second)
 	q := p.Hub().Add("sink", fanout.Policy{Lossless: true})
 	p.Attach()
 	done := make(chan error, 1)
@@ -154,10 +156,23 @@ func TestWatchdogSourceBack(t *testing.T) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.lost) != 2 || len(l.back) != 2 {
-		t.Errorf("lost %q back %q, want video and audio lost and back", l.lost, l.back)
+	if !hasKinds(l.lost, "video: unplugged (test)", "audio: unplugged (test)") || !hasKinds(l.back, "video", "audio") || len(l.lost) != len(l.back) {
+		t.Errorf("lost %q back %q, want video and audio lost, and every loss back", l.lost, l.back)
 	}
 	if st := p.Stats(); st.SourceLost != "" {
 		t.Errorf("Stats().SourceLost = %q after the source came back", st.SourceLost)
 	}
+}
+
+func hasKinds(got []string, want ...string) bool {
+	for _, w := range want {
+		found := false
+		for _, g := range got {
+			found = found || g == w
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
