@@ -609,14 +609,23 @@ func micList(mics []audioDev) string {
 	return "; audio sources: " + strings.Join(s, ", ")
 }
 
-func resolveScreen(want string) (xScreen, error) {
+// screenNumber parses "screen" / "screen:N".
+func screenNumber(want string) (int, error) {
 	n := 0
 	if rest, ok := strings.CutPrefix(want, "screen:"); ok {
 		i, err := strconv.Atoi(rest)
 		if err != nil || i < 0 {
-			return xScreen{}, fmt.Errorf("%w: screen %q not understood (allowed: screen, screen:N with N from `livecap devices`)", ErrDevice, want)
+			return 0, fmt.Errorf("%w: screen %q not understood (allowed: screen, screen:N with N from `livecap devices`)", ErrDevice, want)
 		}
 		n = i
+	}
+	return n, nil
+}
+
+func resolveScreen(want string) (xScreen, error) {
+	n, err := screenNumber(want)
+	if err != nil {
+		return xScreen{}, err
 	}
 	scr, err := screens()
 	if err != nil {
@@ -720,18 +729,31 @@ func (s *linuxSource) openVideo(v *VideoRequest) error {
 		fps = 30
 	}
 	if v.Device == "screen" || strings.HasPrefix(v.Device, "screen:") {
-		scr, err := resolveScreen(v.Device)
+		// Opened directly, not listed first: an X server with no other
+		// client (Xvfb without -noreset) resets when the listing's
+		// connection closes, and refuses the next one meanwhile.
+		n, err := screenNumber(v.Device)
 		if err != nil {
 			return err
 		}
-		if w <= 0 || h <= 0 {
-			w, h = scr.w&^1, scr.h&^1
+		disp := xDisplay()
+		if disp == "" {
+			_, err := screens()
+			return fmt.Errorf("%w: %v", ErrDevice, err)
 		}
-		s.vname, s.vkind = fmt.Sprintf("X screen %s (%dx%d)", scr.url, scr.w, scr.h), "screen"
-		d, err := openDevice(openTimeout, "x11grab", scr.url, map[string]string{"framerate": strconv.Itoa(fps)}, false)
+		url := fmt.Sprintf("%s.%d", disp, n)
+		d, err := openDevice(openTimeout, "x11grab", url, map[string]string{"framerate": strconv.Itoa(fps)}, false)
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrDevice, s.vname, err)
+			if _, rerr := resolveScreen(v.Device); rerr != nil {
+				return rerr // says what the display has
+			}
+			return fmt.Errorf("%w: X screen %s: %v", ErrDevice, url, err)
 		}
+		vi := d.videoInfo()
+		if w <= 0 || h <= 0 {
+			w, h = vi.w&^1, vi.h&^1
+		}
+		s.vname, s.vkind = fmt.Sprintf("X screen %s (%dx%d)", url, vi.w, vi.h), "screen"
 		s.vdev = d
 	} else {
 		node, err := resolveCamera(v.Device)
@@ -865,13 +887,30 @@ type linuxSource struct {
 	skipped                atomic.Uint64 // pictures lost: unusable, or the consumer behind
 	aDropped               atomic.Uint64
 	lost                   atomic.Value // string: why a device stopped
+	lastV, lastA           atomic.Int64 // UnixNano of the last packet read
 }
 
 // LostReason implements LossReporter: the device error that stopped a
 // reader, or "".
 func (s *linuxSource) LostReason() string {
-	r, _ := s.lost.Load().(string)
-	return r
+	if r, _ := s.lost.Load().(string); r != "" {
+		return r
+	}
+	// No error, no data: a read that waits (a suspended pulse source, a
+	// stalled server or driver).
+	now := time.Now().UnixNano()
+	var quiet []string
+	if s.hasV && now-s.lastV.Load() > int64(2*time.Second) {
+		quiet = append(quiet, s.vname+" delivers nothing")
+	}
+	if s.hasA && now-s.lastA.Load() > int64(2*time.Second) {
+		hint := ""
+		if s.aapi == "pulse" {
+			hint = " (its sink or source suspended, or the sound server stalled)"
+		}
+		quiet = append(quiet, s.aname+" delivers nothing"+hint)
+	}
+	return strings.Join(quiet, "; ")
 }
 
 // Close stops the readers and closes the devices of a source that was
@@ -1010,6 +1049,7 @@ func (s *linuxSource) readVideo() {
 			s.report(&first, true, fmt.Errorf("%s: %v", s.vname, err))
 			return
 		}
+		s.lastV.Store(time.Now().UnixNano())
 		t := s.toSession(pts, &kind)
 		if t <= last {
 			if first {
@@ -1071,6 +1111,7 @@ func (s *linuxSource) readAudio() {
 		case n == 0:
 			continue
 		}
+		s.lastA.Store(time.Now().UnixNano())
 		t := s.toSession(pts, &kind)
 		if !first {
 			if !settle.add(t-s.base.Now(), time.Since(start)) {
