@@ -98,7 +98,14 @@ Darwin)
 		darwin_env
 		exit 0
 	fi
-	for p in go ffmpeg pkg-config srt; do
+	brew_pkgs=(ffmpeg pkg-config srt)
+	# Go from Homebrew only when no new enough Go is on PATH (CI's
+	# actions/setup-go provides one).
+	have_go="$(command -v go >/dev/null && go env GOVERSION | sed 's/^go//' || echo 0)"
+	if [ "$(printf '%s\n%s\n' "$need_go" "$have_go" | sort -V | head -1)" != "$need_go" ]; then
+		brew_pkgs+=(go)
+	fi
+	for p in "${brew_pkgs[@]}"; do
 		brew list --versions "$p" >/dev/null 2>&1 || brew install "$p" </dev/null
 	done
 	xcode-select -p >/dev/null 2>&1 || { log "install the Xcode command line tools: xcode-select --install"; exit 1; }
