@@ -53,6 +53,7 @@ Linux)
 		gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps \
 		gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav # a second reader (tsdemux, gst-discoverer)
 		mediainfo                           # a third reader of every recording (record tests)
+		gstreamer1.0-plugins-ugly           # x264enc: the GStreamer side of scripts/bench-vs-ffmpeg.sh and bench-copy.sh
 		npm                                 # installs zig for the darwin compile check
 		time                                # /usr/bin/time -v: CPU and peak memory in the benchmark scripts
 	)
