@@ -99,11 +99,11 @@ func TestCaptureScreenAndPulse(t *testing.T) {
 	// Every picture the source took is in the file or counted as skipped.
 	// x11grab delivers a late picture rather than none, so on a loaded
 	// machine there are fewer, later pictures (the rate sags): at least
-	// 90 % of the nominal count must be there.
+	// 85 % of the nominal count must be there (93 % seen at a load of 14).
 	expected := dur * fps
 	skipped := stoppedField(t, r.stderr, "source_skipped")
 	t.Logf("frames: %d recorded + %d skipped by the source, %d expected (%d s at %d fps)", v.frames(), skipped, expected, dur, fps)
-	if got := v.frames() + skipped; got < expected*9/10 || got > expected+2 {
+	if got := v.frames() + skipped; got < expected*85/100 || got > expected+2 {
 		t.Errorf("%d recorded + %d skipped frames in %d s at %d fps", v.frames(), skipped, dur, fps)
 	}
 	if v.Width != w || v.Height != h {
