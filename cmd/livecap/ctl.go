@@ -56,6 +56,7 @@ func controlPath(flag, recordDir string) (path string, explicit bool) {
 		}
 		return filepath.Join(recordDir, control.SocketName), false
 	}
+	flag = expandHome(flag)
 	if abs, err := filepath.Abs(flag); err == nil {
 		flag = abs
 	}
@@ -249,12 +250,12 @@ func (f *ctlFlags) request(args []string) (control.Request, string, error) {
 	if f.timeout <= 0 {
 		return req, "", usageErr("invalid --timeout %s: must be positive", f.timeout)
 	}
-	path := f.control
+	path := expandHome(f.control)
 	switch {
 	case path != "" && f.record != "":
 		return req, "", usageErr("invalid --control with --record: give one of them")
 	case path == "" && f.record != "":
-		path = filepath.Join(f.record, control.SocketName)
+		path = filepath.Join(expandHome(f.record), control.SocketName)
 	case path == "":
 		return req, "", usageErr("no session given: use --record DIR (the session's record folder) or --control PATH")
 	}
@@ -306,4 +307,15 @@ func (e *renderer) controlEvent(r record.Event) {
 	case record.RecordingResumed:
 		e.emit(zerolog.InfoLevel, r.Type, "recording resumed: the next segment starts on this keyframe", nil)
 	}
+}
+
+// expandHome reads "~/x" as stream's --record does: a path from a
+// configuration file has had no shell to expand it.
+func expandHome(p string) string {
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[2:])
+		}
+	}
+	return p
 }
