@@ -1,23 +1,17 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/livecap/livecap/internal/analyze"
-	"github.com/livecap/livecap/internal/diskcheck"
 	"github.com/livecap/livecap/internal/testpeers"
 )
 
@@ -109,6 +103,24 @@ func (ft *faultTable) String() string {
 	return b.String()
 }
 
+// faults is the suite: each runs in parallel with the others, against its
+// own peers, and adds one row to the table.
+var faults = []struct {
+	name string
+	run  func(t *testing.T, plan faultPlan, table *faultTable)
+}{
+	{"a_nginx_restarts", faultNginxRestarts},
+	{"b_peer_stalls", faultPeerStalls},
+	{"c_server_refused", faultRefused},
+	{"d_sigkill", faultSigkill},
+	{"e_disk_full", func(t *testing.T, p faultPlan, tb *faultTable) { faultDiskFull(t, p, tb, 0) }},
+	{"e_disk_low", func(t *testing.T, p faultPlan, tb *faultTable) { faultDiskFull(t, p, tb, 2<<20) }},
+	{"f_down_at_start", faultDownAtStart},
+	{"g_srt_killed", faultSRTKilled},
+	{"g_srt_paused", faultSRTPaused},
+	{"h_rtmps", faultRTMPS},
+}
+
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time fault suite: skipped with -short")
@@ -120,16 +132,9 @@ func TestFaults(t *testing.T) {
 	plan := planFromEnv()
 	table := &faultTable{}
 	t.Run("suite", func(t *testing.T) {
-		t.Run("a_nginx_restarts", func(t *testing.T) { t.Parallel(); faultNginxRestarts(t, plan, table) })
-		t.Run("b_peer_stalls", func(t *testing.T) { t.Parallel(); faultPeerStalls(t, plan, table) })
-		t.Run("c_server_refused", func(t *testing.T) { t.Parallel(); faultRefused(t, plan, table) })
-		t.Run("d_sigkill", func(t *testing.T) { t.Parallel(); faultSigkill(t, plan, table) })
-		t.Run("e_disk_full", func(t *testing.T) { t.Parallel(); faultDiskFull(t, plan, table, 0) })
-		t.Run("e_disk_low", func(t *testing.T) { t.Parallel(); faultDiskFull(t, plan, table, 2<<20) })
-		t.Run("f_down_at_start", func(t *testing.T) { t.Parallel(); faultDownAtStart(t, plan, table) })
-		t.Run("g_srt_killed", func(t *testing.T) { t.Parallel(); faultSRTKilled(t, plan, table) })
-		t.Run("g_srt_paused", func(t *testing.T) { t.Parallel(); faultSRTPaused(t, plan, table) })
-		t.Run("h_rtmps", func(t *testing.T) { t.Parallel(); faultRTMPS(t, plan, table) })
+		for _, f := range faults {
+			t.Run(f.name, func(t *testing.T) { t.Parallel(); f.run(t, plan, table) })
+		}
 	})
 	form := "short (CI)"
 	if plan.full {
@@ -246,124 +251,6 @@ func faultRefused(t *testing.T, plan faultPlan, table *faultTable) {
 	flvOK := checkFLVs(t, ngx, 2)
 	table.add(faultRow{Fault: fmt.Sprintf("c. server refused %s", plan.refused), Missing: missing, ResumeS: resume,
 		PeakRSSMB: peak, Decodes: recOK && flvOK, Note: fmt.Sprintf("%d reconnect attempts, default backoff (1 s doubling to 30 s)", attempts)})
-	checkRSS(t, plan, peak)
-}
-
-// d. livecap itself killed with SIGKILL mid-segment and mid-fragment.
-func faultSigkill(t *testing.T, plan faultPlan, table *faultTable) {
-	ngx := testpeers.StartNginx(t)
-	dir := t.TempDir()
-	const key = "faultDkey3318"
-	p := startRun(t, nil, append(realtimeArgs(dir, "--rtmp", ngx.URL(key)), "--segment", "10s")...)
-	started := p.mustEvent("segment_opened", time.Time{}, 20*time.Second)
-	p.mustEvent("destination_connected", time.Time{}, 20*time.Second)
-	// Into the second segment, half-way through a fragment, and half a
-	// second after a stats event so that a gap before the kill can be
-	// told from a frame the source skipped (recordingLoss).
-	second := p.mustEvent("segment_opened", started.Time, 30*time.Second)
-	stats := p.mustEvent("stats", second.Time.Add(time.Second), 10*time.Second)
-	time.Sleep(time.Until(stats.Time.Add(500 * time.Millisecond)))
-	tKill := time.Now()
-	p.kill()
-	peak := p.peakRSS(time.Time{}, tKill)
-	ngx.Stop()
-	p.noSecret(key)
-
-	files := segments(t, dir)
-	if len(files) != 2 {
-		t.Fatalf("after SIGKILL: %v, want 2 segments", files)
-	}
-	rep, _ := analyzeFiles(t, files...)
-	missing := recordingLoss(t, rep, p)
-	lostTail := -1.0
-	if last := rep.Files[len(rep.Files)-1].LastFrame; last != nil {
-		// Frame n of the test source is due n/30 s after the first segment
-		// opened (the source starts with the session).
-		lostTail = tKill.Sub(started.Time).Seconds() - float64(*last+1)/30
-	}
-	recOK := decodesAll(t, files...)
-	flvOK := checkFLVs(t, ngx, 1)
-	table.add(faultRow{Fault: "d. livecap SIGKILL mid-segment", Missing: missing, ResumeS: -1, PeakRSSMB: peak,
-		Decodes: recOK && flvOK, Note: fmt.Sprintf("lost tail %.2f s (limit %.1f s: one fragment)", lostTail, plan.maxKillTailS)})
-	if missing != 0 {
-		t.Errorf("recording: %d frames lost before the kill (barcode gaps %v)", missing, rep.Frames.MissingRanges)
-	}
-	if lostTail < 0 || lostTail > plan.maxKillTailS {
-		t.Errorf("after SIGKILL the recording lost its last %.2f s, want ≤ %.1f s (one fragment)", lostTail, plan.maxKillTailS)
-	}
-	checkRSS(t, plan, peak)
-}
-
-// e. The disk fills mid-segment: the recording closes its segment and
-// stops with a clear error, the stream goes on, the exit code says disk
-// (3). Another program fills it either to the last byte (the next write
-// fails with ENOSPC) or to under the recorder's low-water mark (4 MiB
-// here: it must stop before the disk is full).
-func faultDiskFull(t *testing.T, plan faultPlan, table *faultTable, leave int64) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
-	mnt := filepath.Join(t.TempDir(), "disk")
-	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", mnt).Run() })
-	dir := filepath.Join(mnt, "rec")
-	ngx := testpeers.StartNginx(t)
-	const key = "faultEkey6604"
-	p := startRun(t, nil, append(realtimeArgs(dir, "--rtmp", ngx.URL(key)), "--expected-duration", "20s")...)
-	p.mustEvent("destination_connected", time.Time{}, 20*time.Second)
-	time.Sleep(plan.steady + 500*time.Millisecond) // mid-fragment
-	tFill := time.Now()
-	fillErr := fillDisk(filepath.Join(mnt, "filler"), leave)
-	stopped := p.mustEvent("recording_stopped", tFill, 15*time.Second)
-	flvAtStop := flvBytes(ngx)
-	time.Sleep(plan.steady)
-	streamedOn := flvBytes(ngx) > flvAtStop
-	peak := p.peakRSS(tFill, time.Now())
-	code := p.interrupt(30 * time.Second)
-	ngx.Stop()
-	p.noSecret(key)
-	reason, _ := stopped.Fields["reason"].(string)
-	t.Logf("filled the disk (%v); recording_stopped: %s; exit %d", fillErr, reason, code)
-	if !streamedOn {
-		t.Errorf("nginx got no media after the recording stopped: the stream must go on")
-	}
-	if code != 3 {
-		t.Errorf("exit %d, want 3 (the disk filled)\n%s", code, tail(p.stderr(), 2000))
-	}
-	if reason == "" || !strings.Contains(reason, dir) && !strings.Contains(reason, mnt) {
-		t.Errorf("recording_stopped reason %q should name the folder whose disk filled", reason)
-	}
-	files := segments(t, dir)
-	if len(files) == 0 {
-		t.Fatal("no recording")
-	}
-	rep, _ := analyzeFiles(t, files...)
-	missing := recordingLoss(t, rep, p)
-	recOK := decodesAll(t, files...)
-	flvOK := checkFLVs(t, ngx, 1)
-	// The stream outlived the recording: it has more frames.
-	flvFrames := 0
-	for _, f := range ngx.Recordings() {
-		flvFrames += testpeers.Probe(t, f).Frames["video"]
-	}
-	if flvFrames < rep.Frames.Total+int(plan.steady.Seconds()*30*0.8) {
-		t.Errorf("nginx got %d frames, the recording %d: the stream should have gone on %s after the recording stopped",
-			flvFrames, rep.Frames.Total, plan.steady)
-	}
-	what := "e. disk filled to the last byte"
-	if leave > 0 {
-		what = fmt.Sprintf("e. disk filled to %d MiB free", leave>>20)
-	}
-	table.add(faultRow{Fault: what, Missing: missing, ResumeS: -1, PeakRSSMB: peak,
-		Decodes: recOK && flvOK, Note: fmt.Sprintf("exit %d; recording %d frames, stream %d", code, rep.Frames.Total, flvFrames)})
-	if missing != 0 {
-		t.Errorf("recording: %d frames lost before the disk filled (barcode gaps %v)", missing, rep.Frames.MissingRanges)
-	}
 	checkRSS(t, plan, peak)
 }
 
@@ -537,273 +424,4 @@ func faultRTMPS(t *testing.T, plan faultPlan, table *faultTable) {
 	table.add(faultRow{Fault: "h. RTMPS, unknown CA", Missing: missing2, ResumeS: -1, PeakRSSMB: peak,
 		Decodes: recOK2, Note: "error: " + shorten(errLine, 90)})
 	checkRSS(t, plan, peak)
-}
-
-// ---- running livecap ----
-
-// realtimeArgs: the real-time test source at a small size, recording to dir.
-func realtimeArgs(dir string, extra ...string) []string {
-	return append([]string{"stream", "--video", "test", "--audio", "test", "--size", "320x180", "--bitrate", "500k",
-		"--record", dir, "--log-format", "json"}, extra...)
-}
-
-// resumeAfter measures when the stream flows again after a fault that
-// lasted from faultAt to back: the first destination_connected after
-// faultAt when the publisher reconnected, or else the first growth of what
-// the peer received (size) after back, once the data queued before the
-// fault has drained. It returns seconds from back (-1: never) and how it
-// was measured.
-func (r *run) resumeAfter(faultAt, back time.Time, size func() int64, timeout time.Duration) (float64, string) {
-	deadline := time.Now().Add(timeout)
-	last := size()
-	var firstGrowth, lastGrowth time.Time
-	for time.Now().Before(deadline) {
-		if ev, ok := r.waitEvent("destination_connected", faultAt, 0); ok {
-			return math.Max(0, ev.Time.Sub(back).Seconds()), "reconnect"
-		}
-		now := time.Now()
-		if n := size(); n > last {
-			if firstGrowth.IsZero() {
-				firstGrowth = now
-			}
-			lastGrowth, last = now, n
-		}
-		// No reconnect, yet the peer's file has kept growing for 3 s:
-		// the same connection carries the stream again.
-		if !firstGrowth.IsZero() && now.Sub(firstGrowth) > 3*time.Second && now.Sub(lastGrowth) < time.Second {
-			return math.Max(0, firstGrowth.Sub(back).Seconds()), "same connection"
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return -1, "never"
-}
-
-// ---- checking what was written ----
-
-// checkRecording analyzes and decodes every segment in dir. It returns the
-// frames the recording lost (see recordingLoss) and whether all decode.
-func checkRecording(t *testing.T, dir string, p *run) (lost int64, ok bool) {
-	t.Helper()
-	files := segments(t, dir)
-	if len(files) == 0 {
-		t.Errorf("no recording in %s", dir)
-		return -1, false
-	}
-	rep, _ := analyzeFiles(t, files...)
-	lost = recordingLoss(t, rep, p)
-	if lost != 0 || rep.Frames.Repeated != 0 || rep.Frames.Unreadable != 0 {
-		t.Errorf("recording: %d frames lost (barcode gaps %v), %d repeated, %d unreadable, want none",
-			lost, rep.Frames.MissingRanges, rep.Frames.Repeated, rep.Frames.Unreadable)
-	}
-	return lost, decodesAll(t, files...)
-}
-
-// recordingLoss counts the frames the encoder made that the recording
-// lacks. The barcode numbers every frame the source is due to make, so a
-// gap is either a frame lost on the way to disk or one the real-time
-// source skipped because it did not get the CPU in time (on a machine
-// shared with other jobs, as a camera drops frames). The periodic stats
-// events tell the two apart: by the last one, round(elapsed × fps) + 1
-// frames were due and `frames` were encoded; the difference is what the
-// source skipped (plus the one or two frames in flight in the encoder, so
-// the estimate errs by that much in livecap's favour). Gaps after the last
-// stats event cannot be attributed and count as lost.
-func recordingLoss(t *testing.T, rep analyze.Report, p *run) int64 {
-	t.Helper()
-	var ranges [][2]int64
-	if f := firstFrame(rep); f > 0 {
-		ranges = append(ranges, [2]int64{0, f - 1})
-	}
-	for _, r := range rep.Frames.MissingRanges {
-		ranges = append(ranges, [2]int64{int64(r[0]), int64(r[1])})
-	}
-	var gaps int64
-	for _, r := range ranges {
-		gaps += r[1] - r[0] + 1
-	}
-	if gaps == 0 {
-		return 0
-	}
-	var upTo, skipped int64 = -1, 0
-	if evs := p.events("stats"); len(evs) > 0 {
-		last := evs[len(evs)-1].Fields
-		elapsed, _ := last["elapsed_s"].(float64)
-		frames, _ := last["frames"].(float64)
-		upTo = int64(math.Floor(elapsed * 30))
-		skipped = max(0, upTo+1-int64(frames))
-	}
-	var before int64
-	for _, r := range ranges {
-		if r[0] <= upTo {
-			before += min(r[1], upTo) - r[0] + 1
-		}
-	}
-	lost := max(0, before-skipped) + gaps - before
-	t.Logf("recording: %d barcode gaps %v; the source skipped about %d frames by frame %d (CPU starvation): %d lost by livecap",
-		gaps, ranges, skipped, upTo, lost)
-	return lost
-}
-
-// firstFrame counts frames missing before the first one recorded: the
-// recording starts at frame 0.
-func firstFrame(rep analyze.Report) int64 {
-	if len(rep.Files) > 0 && rep.Files[0].FirstFrame != nil {
-		return int64(*rep.Files[0].FirstFrame)
-	}
-	return 0
-}
-
-func decodesAll(t *testing.T, files ...string) bool {
-	t.Helper()
-	ok := true
-	for _, f := range files {
-		if e := decodeErrors(t, f); e != "" {
-			t.Errorf("%s: decode errors:\n%s", f, shorten(e, 1500))
-			ok = false
-		}
-	}
-	return ok
-}
-
-// checkFLVs checks what nginx recorded: at least want publishes, each of
-// which decodes and starts on a keyframe.
-func checkFLVs(t *testing.T, ngx *testpeers.Nginx, want int) bool {
-	t.Helper()
-	flvs := ngx.Recordings()
-	if len(flvs) < want {
-		t.Errorf("nginx recorded %d streams, want at least %d (one per connection)", len(flvs), want)
-	}
-	ok := len(flvs) > 0
-	for _, f := range flvs {
-		ok = checkPeerFile(t, f, 1) && ok
-	}
-	return ok
-}
-
-// checkPeerFile: what a peer received decodes without error, starts on a
-// keyframe and holds at least minFrames video frames.
-func checkPeerFile(t *testing.T, file string, minFrames int) bool {
-	t.Helper()
-	return checkPeer(t, file, minFrames, false)
-}
-
-// checkPeerFileCut is checkPeerFile for the file of a peer that was killed:
-// its last frame may be cut short (decoding it reports an error), which is
-// the peer's loss, not the sender's; everything before its last second
-// must decode cleanly.
-func checkPeerFileCut(t *testing.T, file string, minFrames int) bool {
-	t.Helper()
-	return checkPeer(t, file, minFrames, true)
-}
-
-func checkPeer(t *testing.T, file string, minFrames int, cut bool) bool {
-	t.Helper()
-	pr := testpeers.Probe(t, file)
-	ok := true
-	errs := pr.DecodeErrors
-	if e := decodeErrors(t, file); e != "" {
-		errs += "\n" + e
-	}
-	if errs = strings.TrimSpace(errs); errs != "" && cut {
-		end := pr.Last["video"] - pr.First["video"] - 1
-		head, _ := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", file, "-t", fmt.Sprintf("%.3f", end), "-f", "null", "-").CombinedOutput()
-		if h := strings.TrimSpace(string(head)); h != "" {
-			errs = h
-		} else {
-			t.Logf("%s (peer killed): only its last second has decode errors: %s", file, shorten(errs, 300))
-			errs = ""
-		}
-	}
-	if errs != "" {
-		t.Errorf("%s: decode errors: %s", file, shorten(errs, 1500))
-		ok = false
-	}
-	if pr.Frames["video"] < minFrames {
-		t.Errorf("%s: %d video frames, want at least %d", file, pr.Frames["video"], minFrames)
-		return false
-	}
-	if fs := videoFrames(t, file); len(fs) == 0 || !fs[0].Key {
-		t.Errorf("%s: does not start on a keyframe", file)
-		ok = false
-	}
-	return ok
-}
-
-// flvBytes is the size of everything nginx has recorded so far.
-func flvBytes(ngx *testpeers.Nginx) int64 {
-	var n int64
-	for _, f := range ngx.Recordings() {
-		if fi, err := os.Stat(f); err == nil {
-			n += fi.Size()
-		}
-	}
-	return n
-}
-
-// fillDisk writes path until the file system has only leave bytes free
-// (0: to the last byte).
-func fillDisk(path string, leave int64) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if leave > 0 {
-		free, err := diskcheck.Free(filepath.Dir(path))
-		if err != nil {
-			return err
-		}
-		n := int64(free) - leave
-		buf := make([]byte, 1<<20)
-		for n > 0 {
-			w, err := f.Write(buf[:min(n, int64(len(buf)))])
-			if err != nil {
-				return err
-			}
-			n -= int64(w)
-		}
-		return f.Sync()
-	}
-	buf := make([]byte, 256<<10)
-	for _, size := range []int{len(buf), 4096, 1} {
-		for {
-			if _, err := f.Write(buf[:size]); err != nil {
-				if !errors.Is(err, syscall.ENOSPC) {
-					return err
-				}
-				break
-			}
-		}
-	}
-	return nil
-}
-
-func checkRSS(t *testing.T, plan faultPlan, peak float64) {
-	t.Helper()
-	if peak <= 0 || peak > plan.maxRSSMB {
-		t.Errorf("peak RSS %.1f MB during the fault, want under %.0f MB", peak, plan.maxRSSMB)
-	}
-}
-
-// envWithout is the test's environment minus the named variables.
-func envWithout(names ...string) []string {
-	var env []string
-next:
-	for _, kv := range os.Environ() {
-		for _, n := range names {
-			if strings.HasPrefix(kv, n+"=") {
-				continue next
-			}
-		}
-		env = append(env, kv)
-	}
-	return env
-}
-
-func shorten(s string, n int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }

@@ -214,17 +214,6 @@ func (s *Session) stopped(reason string, err error) {
 	})
 }
 
-// sinks is the state of the recorder and destinations of a running session.
-type sinks struct {
-	wg        sync.WaitGroup
-	mu        sync.Mutex
-	recErr    error
-	recActive bool
-	pubActive int
-	pubErrs   []error
-	cancels   []context.CancelFunc
-}
-
 func (s *Session) run(ctx context.Context, stop context.CancelFunc) error {
 	pipeDone := make(chan error, 1)
 	go func() { pipeDone <- s.pipe.Run(ctx) }()
@@ -390,64 +379,6 @@ func (s *Session) run(ctx context.Context, stop context.CancelFunc) error {
 	return final
 }
 
-// drain waits for the sinks to finish what they hold: a live destination
-// gets up to drainTimeout, one that is not live is stopped at once (it has
-// nowhere to send).
-func (s *Session) drain(sk *sinks, pubs []publish.Publisher, cancelAll context.CancelFunc) {
-	drained := make(chan struct{})
-	go func() { sk.wg.Wait(); close(drained) }()
-	deadline := time.NewTimer(drainTimeout)
-	defer deadline.Stop()
-	for {
-		for i, p := range pubs {
-			if p.Stats().State != publish.StateLive {
-				sk.cancels[i]()
-			}
-		}
-		select {
-		case <-drained:
-			return
-		case <-deadline.C:
-			cancelAll()
-			<-drained
-			return
-		case <-s.changed:
-		}
-	}
-}
-
-// waitLive waits until every publisher is live, or max has passed.
-func (s *Session) waitLive(ctx context.Context, pubs []publish.Publisher, max time.Duration) {
-	t := time.NewTimer(max)
-	defer t.Stop()
-	for {
-		live := true
-		for _, p := range pubs {
-			live = live && p.Stats().State == publish.StateLive
-		}
-		if live {
-			return
-		}
-		select {
-		case <-s.changed:
-		case <-t.C:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// publishEvent forwards a destination's event and wakes what waits for a
-// destination's state to change.
-func (s *Session) publishEvent(e publish.Event) {
-	s.obs.Publish(e)
-	select {
-	case s.changed <- struct{}{}:
-	default:
-	}
-}
-
 // Snapshot is what a status line shows.
 type Snapshot struct {
 	Started      time.Time // zero before started
@@ -471,34 +402,3 @@ func (s *Session) Snapshot() Snapshot {
 	}
 	return sn
 }
-
-// gate passes events on until it is closed (after stopped): stopped is
-// the last event of a run, even when a second signal leaves goroutines
-// behind it that are still finishing.
-type gate struct {
-	mu     sync.RWMutex
-	closed bool
-	next   Observer
-}
-
-func (g *gate) close() { g.mu.Lock(); g.closed = true; g.mu.Unlock() }
-
-func (g *gate) do(f func(Observer)) {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	if !g.closed {
-		f(g.next)
-	}
-}
-
-func (g *gate) Session(e Event)         { g.do(func(o Observer) { o.Session(e) }) }
-func (g *gate) Record(e record.Event)   { g.do(func(o Observer) { o.Record(e) }) }
-func (g *gate) Publish(e publish.Event) { g.do(func(o Observer) { o.Publish(e) }) }
-func (g *gate) Hook(e hooks.Event)      { g.do(func(o Observer) { o.Hook(e) }) }
-
-type nopObserver struct{}
-
-func (nopObserver) Session(Event)         {}
-func (nopObserver) Record(record.Event)   {}
-func (nopObserver) Publish(publish.Event) {}
-func (nopObserver) Hook(hooks.Event)      {}
