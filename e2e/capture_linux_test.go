@@ -163,9 +163,11 @@ func TestCaptureScreenAndPulse(t *testing.T) {
 		t.Errorf("%d of %d frames unreadable: the screen did not show the pattern", rep.Frames.Unreadable, rep.Frames.Total)
 	}
 	// Sync: the whole chain (player, X, pulse, capture) within a few
-	// frames. The player's own lateness on a loaded machine is in this
-	// figure; each capture path alone is far tighter (internal/capture).
-	if s.MedianMs < -80 || s.MedianMs > 80 {
+	// frames: a wrong clock mapping is off by far more. The player's own
+	// lateness on a loaded machine is in this figure (-68 ms seen at a load
+	// of 14); each capture path alone is measured against host truth in
+	// internal/capture (TestPulseStampAccuracy, TestScreenStampAccuracy).
+	if s.MedianMs < -100 || s.MedianMs > 100 {
 		t.Errorf("A/V offset median %+.1f ms", s.MedianMs)
 	}
 }
