@@ -118,8 +118,12 @@ func screens() ([]item, error) {
 	return l.items, nil
 }
 
-func (darwinPlatform) Devices() ([]Device, error) {
+// DevicesNotes is what `livecap devices` shows: every camera and
+// microphone, the screens when screen recording is allowed, and as notes
+// (not failures) what could not be listed and why. It never prompts.
+func (darwinPlatform) DevicesNotes() ([]Device, []string) {
 	var out []Device
+	var notes []string
 	for _, d := range devices() {
 		dev := Device{Index: d.index, Name: d.name, ID: d.uid}
 		if d.kind == C.LC_CAMERA {
@@ -130,23 +134,27 @@ func (darwinPlatform) Devices() ([]Device, error) {
 		}
 		out = append(out, dev)
 	}
-	// Listing screens must not prompt: `livecap devices` asks
-	// ScreenCaptureKit only when screen recording is already allowed.
 	if !screenAllowed() {
-		if len(out) > 0 {
-			return out, nil
-		}
-		return nil, fmt.Errorf("%w: screen recording is not allowed, so screens are not listed (allow it in %s); no camera or microphone found", ErrPermission, screenPane)
+		notes = append(notes, "screens are not listed: screen recording is not allowed for this terminal or app (allow it in "+screenPane+"; --video screen asks)")
+		return out, notes
 	}
 	scr, err := screens()
+	if err != nil {
+		notes = append(notes, "screens are not listed: "+err.Error())
+	}
 	for _, s := range scr {
 		out = append(out, Device{Kind: "screen", Index: s.index, Name: fmt.Sprintf("Display %d", s.index),
 			ID: fmt.Sprintf("screen:%d", s.index), Formats: []string{fmt.Sprintf("%dx%d", s.a, s.b)}})
 	}
-	if err != nil && len(out) > 0 {
-		return out, nil
+	return out, notes
+}
+
+func (p darwinPlatform) Devices() ([]Device, error) {
+	out, notes := p.DevicesNotes()
+	if len(out) == 0 && len(notes) > 0 {
+		return nil, fmt.Errorf("%w: no camera or microphone found; %s", ErrDevice, strings.Join(notes, "; "))
 	}
-	return out, err
+	return out, nil
 }
 
 // pick resolves --video/--audio (index, unique ID or name) among devices of
