@@ -13,11 +13,14 @@ import (
 // closely enough (the sample durations are computed from absolute
 // timestamps, so rounding never accumulates). Audio uses its sample rate,
 // so the edit list can trim priming to the exact sample. The movie
-// timescale (mvhd, tkhd, elst, mehd) is 1 ms: 32-bit fields then hold 49
-// days.
+// timescale (mvhd, tkhd, elst, mehd) is the audio sample rate too, so that
+// an empty edit holding a segment's audio back is exact to the sample
+// (FFmpeg starts the track there, and joined files then neither gap nor
+// overlap); 32-bit fields hold 24 hours at 48 kHz. Without audio it is
+// 1 ms.
 const (
 	videoTimescale = 90000
-	movieTimescale = 1000
+	movieTimescale = 1000 // without audio
 )
 
 const (
@@ -65,18 +68,31 @@ func scale(d time.Duration, ts int64) int64 {
 	return v
 }
 
-// movieTicks is a duration in movie ticks (ms), rounded to the nearest so
-// that consecutive segments joined by their declared durations neither
-// gap nor overlap by more than half a tick.
-func movieTicks(d time.Duration) uint32 {
+// movieTicks is a duration in movie ticks of timescale ts, rounded to the
+// nearest tick.
+func movieTicks(d time.Duration, ts int64) uint32 {
 	if d <= 0 {
 		return 0
 	}
-	v := (int64(d) + int64(time.Millisecond)/2) / int64(time.Millisecond)
-	if v > math.MaxUint32 {
-		v = math.MaxUint32
+	return uint32(min(scale(d, ts), math.MaxUint32))
+}
+
+// ceilTicks is a duration in ticks of ts, rounded up.
+func ceilTicks(d time.Duration, ts int64) uint32 {
+	if d <= 0 {
+		return 0
 	}
-	return uint32(v)
+	q, r := int64(d)/int64(time.Second), int64(d)%int64(time.Second)
+	v := q*ts + (r*ts+int64(time.Second)-1)/int64(time.Second)
+	return uint32(min(v, math.MaxUint32))
+}
+
+// ticksDuration converts ticks of timescale ts back to a duration.
+func ticksDuration(n, ts int64) time.Duration {
+	if ts <= 0 {
+		return 0
+	}
+	return time.Duration(n/ts)*time.Second + time.Duration((n%ts)*int64(time.Second)/ts)
 }
 
 // edit is one edit list entry: dur in movie ticks, mediaTime in the
@@ -101,6 +117,7 @@ type initSpec struct {
 	mov     bool // QuickTime layout
 	created time.Time
 	edits   [][]edit // per track: video, then audio
+	movieTS uint32   // mvhd timescale
 }
 
 // buildInit encodes ftyp+moov for a fragmented file: an empty sample table
@@ -147,7 +164,7 @@ func buildInit(s initSpec) ([]byte, initLayout, error) {
 	mvhd := w.full("mvhd", 0, 0)
 	w.u32(created)
 	w.u32(created)
-	w.u32(movieTimescale)
+	w.u32(s.movieTS)
 	lay.mvhdDur = int64(len(w.b))
 	w.u32(0) // duration, patched
 	w.u32(0x00010000)

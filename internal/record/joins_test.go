@@ -76,7 +76,7 @@ func recordInput(t *testing.T, src string, o Options) []string {
 // lands on the frame at 7.5 s of every file.
 func TestBFramesAndJoins(t *testing.T) {
 	needTool(t, "gst-launch-1.0", "mediainfo")
-	const secs, fps, seg = 20, 30, 10
+	const secs, fps, seg = 30, 30, 10 // three files: two joins, one after a file without priming
 	src := bframeSource(t, secs)
 	want := ffFrames(t, src)
 	if len(want) != secs*fps {
@@ -103,10 +103,12 @@ func TestBFramesAndJoins(t *testing.T) {
 				// video does (qtdemux re-timed the last fragment, 21-37 ms
 				// early, when a track's media ran past the movie duration).
 				a := gstDemux(t, f, "audio_0", false)
-				if len(a.segments) != 1 || a.buffers == 0 {
-					t.Errorf("%s: GStreamer audio: %d buffers in %d segments, want 1 segment", f, a.buffers, len(a.segments))
+				if len(a.segments) == 0 || len(a.segments) > 2 || a.buffers == 0 {
+					// Two: the empty edit that holds a later file's audio
+					// back, then the media.
+					t.Errorf("%s: GStreamer audio: %d buffers in %d segments, want 1 or 2", f, a.buffers, len(a.segments))
 				} else {
-					sg, n := a.segments[0], a.buffers-1
+					sg, n := a.segments[len(a.segments)-1], a.buffers-1
 					end := a.pts[n] + a.dur[n] - sg.start + sg.time
 					if vEnd := float64(len(fr)) / fps; math.Abs(end-vEnd) > 0.0005 {
 						t.Errorf("%s: GStreamer plays the audio to %.4f s, the video to %.4f s", f, end, vEnd)

@@ -181,7 +181,7 @@ func New(o Options) (*Recorder, error) {
 		return nil, errors.New("record: the video stream has no SPS/PPS")
 	}
 	r := &Recorder{o: o}
-	r.mux = muxer{info: o.Info, mov: o.Format == "mov", created: o.Start, withUdta: r.withChapters}
+	r.mux = muxer{info: o.Info, mov: o.Format == "mov", created: o.Start, withUdta: r.withChapters, movieTS: movieTimescale}
 	if v.FPS > 0 {
 		r.mux.frameD = time.Second / time.Duration(v.FPS)
 	}
@@ -191,6 +191,7 @@ func New(o Options) (*Recorder, error) {
 		}
 		r.mux.hasA = true
 		r.mux.aRate = int64(a.SampleRate)
+		r.mux.movieTS = int64(a.SampleRate)
 	}
 	r.seg.init(r)
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {

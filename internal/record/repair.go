@@ -25,6 +25,7 @@ type scanTrack struct {
 // elst of the moov at moovAt).
 func writeDurations(f *os.File, moovAt int64, moov []byte, frags []int64) (time.Duration, error) {
 	lay := initLayout{}
+	movieTS := int64(movieTimescale)
 	var tracks []*scanTrack
 	var walk func(b []byte, base int64, from int)
 	var cur *scanTrack
@@ -46,6 +47,9 @@ func writeDurations(f *os.File, moovAt int64, moov []byte, frags []int64) (time.
 				walk(box, at, 8)
 			case "mvhd":
 				lay.mvhdDur = at + 24
+				if bs >= 24 {
+					movieTS = int64(binary.BigEndian.Uint32(box[20:]))
+				}
 			case "mehd":
 				lay.mehdDur = at + 12
 			case "tkhd":
@@ -71,7 +75,7 @@ func writeDurations(f *os.File, moovAt int64, moov []byte, frags []int64) (time.
 		}
 	}
 	walk(moov, moovAt, 8)
-	if lay.mvhdDur == 0 || len(lay.tkhdDur) != len(tracks) || len(lay.elst) != len(tracks) {
+	if lay.mvhdDur == 0 || movieTS <= 0 || len(lay.tkhdDur) != len(tracks) || len(lay.elst) != len(tracks) {
 		return 0, errors.New("the movie header is not laid out as livecap writes it")
 	}
 	byID := map[uint32]*scanTrack{}
@@ -88,7 +92,7 @@ func writeDurations(f *os.File, moovAt int64, moov []byte, frags []int64) (time.
 	}
 	// Each track presents from its edit's media time to its last sample's
 	// end; the movie is the longest, and no less than any track's media.
-	var longest time.Duration
+	var longest, rawMax time.Duration
 	var durs []uint32
 	for _, t := range tracks {
 		var d time.Duration
@@ -96,24 +100,26 @@ func writeDurations(f *os.File, moovAt int64, moov []byte, frags []int64) (time.
 			last := t.edits[len(t.edits)-1]
 			var empty time.Duration
 			for _, e := range t.edits[:len(t.edits)-1] {
-				empty += time.Duration(e.dur) * time.Millisecond
+				empty += ticksDuration(int64(e.dur), movieTS)
 			}
 			d = empty + time.Duration((t.presEnd-int64(last.mediaTime))*int64(time.Second)/t.timescale)
 			raw := time.Duration(t.decodeEnd * int64(time.Second) / t.timescale)
-			longest = max(longest, d, raw+time.Millisecond-1)
+			longest = max(longest, d)
+			rawMax = max(rawMax, raw)
 		}
-		durs = append(durs, movieTicks(max(0, d)))
+		durs = append(durs, movieTicks(max(0, d), movieTS))
 	}
 	edits := make([][]edit, len(tracks))
 	for i, t := range tracks {
 		edits[i] = t.edits
 	}
 	var scratch []byte
-	if err := patchDurations(filePatcher{f}, lay, edits, uint32(longest/time.Millisecond), durs, &scratch); err != nil {
+	movie := max(movieTicks(longest, movieTS), ceilTicks(rawMax, movieTS))
+	if err := patchDurations(filePatcher{f}, lay, edits, movie, durs, &scratch); err != nil {
 		return 0, err
 	}
 	if len(durs) > 0 {
-		return time.Duration(durs[0]) * time.Millisecond, nil
+		return ticksDuration(int64(durs[0]), movieTS), nil
 	}
 	return 0, nil
 }

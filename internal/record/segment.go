@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/livecap/livecap/internal/media"
@@ -19,6 +18,7 @@ type muxer struct {
 	created time.Time
 	hasA    bool
 	aRate   int64
+	movieTS int64         // movie timescale: the audio rate, or 1000 without audio
 	frameD  time.Duration // nominal video frame duration (for the last frame)
 	// withUdta appends moov's udta (the livecap marker and the chapter
 	// space, control.go) to an encoded init.
@@ -54,7 +54,7 @@ type segment struct {
 	aFrom   time.Duration   // audio with PTS >= aFrom belongs here
 	aLast   time.Duration   // PTS of the last audio packet written
 	aAny    bool
-	a0      time.Duration // origin of the audio media time: its first sample's PTS, or S when that is later
+	a0      time.Duration // origin of the audio track: PTS of its first sample
 	init    bool          // init segment built (and written with the first fragment)
 	initB   []byte
 	lay     initLayout
@@ -231,15 +231,13 @@ func (s *segment) prepareInit(m *muxer, a0 time.Duration) error {
 		} else {
 			// Audio starts after the video (a later segment's first frame
 			// at or after its cut, or a microphone slower than the
-			// camera): the track's media time starts at S and its first
-			// sample's decode time says how much later it plays, to the
-			// sample (an empty edit would round it to the millisecond).
-			s.a0 = s.start
-			s.edits = append(s.edits, []edit{{dur: 0, mediaTime: 0}})
+			// camera): an empty edit holds it back, exact to the sample
+			// in the movie timescale.
+			s.edits = append(s.edits, []edit{{dur: movieTicks(a0-s.start, m.movieTS), mediaTime: -1}, {dur: 0, mediaTime: 0}})
 			s.aFrom = max(s.aFrom, a0)
 		}
 	}
-	b, lay, err := buildInit(initSpec{info: m.info, mov: m.mov, created: m.created, edits: s.edits})
+	b, lay, err := buildInit(initSpec{info: m.info, mov: m.mov, created: m.created, edits: s.edits, movieTS: uint32(m.movieTS)})
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
@@ -268,25 +266,24 @@ func (s *segment) duration() time.Duration {
 // declares 21 ms (at 48 kHz) more than its tracks present.
 func (s *segment) durations(m *muxer) (movie uint32, tracks []uint32) {
 	video := s.duration()
-	tracks = append(tracks, movieTicks(video))
+	tracks = append(tracks, movieTicks(video, m.movieTS))
 	longest := video
-	raw := time.Duration(s.vBase * int64(time.Second) / videoTimescale)
+	raw := ticksDuration(s.vBase, videoTimescale)
 	if m.hasA && len(s.edits) > 1 {
 		var audio time.Duration
 		if s.aAny {
 			e := s.edits[1]
 			if len(e) > 1 {
-				audio = time.Duration(int64(e[0].dur) * int64(time.Millisecond))
+				audio = ticksDuration(int64(e[0].dur), m.movieTS)
 			}
-			media := time.Duration(s.aEnd * int64(time.Second) / m.aRate)
-			audio += max(0, media-time.Duration(int64(e[len(e)-1].mediaTime)*int64(time.Second)/m.aRate))
+			media := ticksDuration(s.aEnd, m.aRate)
+			audio += max(0, media-ticksDuration(int64(e[len(e)-1].mediaTime), m.aRate))
 			raw = max(raw, media)
 		}
-		tracks = append(tracks, movieTicks(audio))
+		tracks = append(tracks, movieTicks(audio, m.movieTS))
 		longest = max(longest, audio)
 	}
-	rawTicks := (int64(raw) + int64(time.Millisecond) - 1) / int64(time.Millisecond)
-	return max(movieTicks(longest), uint32(min(rawTicks, math.MaxUint32))), tracks
+	return max(movieTicks(longest, m.movieTS), ceilTicks(raw, m.movieTS)), tracks
 }
 
 // finalize patches the durations into the init segment (so that players

@@ -16,7 +16,8 @@ import (
 // belongs to the segment in which it starts, so the frame straddling S
 // stays in the old file, its duration cut to end at S like the file's
 // video, and the new file's audio starts with the first frame at or after
-// S, held back by an empty edit to its exact time. Joined end to end
+// S, held back by an empty edit to its exact time (the movie timescale is
+// the audio rate). Joined end to end
 // (FFmpeg's concat demuxer, a playlist) the files give every frame once,
 // in order, each at its own time: no hole, no repeat. The cost: a later
 // file played alone decodes its first AAC frame without the one before
