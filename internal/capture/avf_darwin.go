@@ -266,10 +266,10 @@ func (s *source) openAV(v *VideoRequest, a *AudioRequest) error {
 	all := devices()
 	var vuid, auid *C.char
 	format, durV, durS := -1, int64(0), int32(0)
+	// Devices and the camera format are chosen before permission is
+	// asked: a camera that does not exist, or a format it does not offer,
+	// fails at once (exit 4) without a prompt.
 	if v != nil {
-		if err := authorize(false); err != nil {
-			return err
-		}
 		d, err := pick(all, C.LC_CAMERA, "camera", v.Device)
 		if err != nil {
 			return err
@@ -278,20 +278,18 @@ func (s *source) openAV(v *VideoRequest, a *AudioRequest) error {
 		if !v.Rate.IsZero() {
 			num, den = v.Rate.Num, v.Rate.Den
 		}
-		c, err := ChooseFormat(d.name, formats(d.uid), v.Width, v.Height, num, den)
+		fs := formats(d.uid)
+		c, err := ChooseFormat(d.name, fs, v.Width, v.Height, num, den)
 		if err != nil {
 			return err
 		}
 		format, durV, durS = c.Format, c.Duration.Value, c.Duration.Scale
 		s.w, s.hgt, s.fps, s.hasV = c.Width, c.Height, int(math.Round(c.FPS)), true
-		s.offer = strings.Join(Offered(formats(d.uid)), ", ")
+		s.offer = strings.Join(Offered(fs), ", ")
 		vuid = C.CString(d.uid)
 		defer C.free(unsafe.Pointer(vuid))
 	}
 	if a != nil {
-		if err := authorize(true); err != nil {
-			return err
-		}
 		d, err := pick(all, C.LC_MIC, "microphone", a.Device)
 		if err != nil {
 			return err
@@ -299,6 +297,16 @@ func (s *source) openAV(v *VideoRequest, a *AudioRequest) error {
 		s.rate, s.ch, s.hasA = orDefault(a.SampleRate, 48000), orDefault(a.Channels, 1), true
 		auid = C.CString(d.uid)
 		defer C.free(unsafe.Pointer(auid))
+	}
+	if v != nil {
+		if err := authorize(false); err != nil {
+			return err
+		}
+	}
+	if a != nil {
+		if err := authorize(true); err != nil {
+			return err
+		}
 	}
 	var cerr *C.char
 	c := C.lc_av_open(vuid, C.int(format), C.int64_t(durV), C.int32_t(durS), auid, C.int(s.rate), C.int(s.ch), C.uintptr_t(s.id), &cerr)
