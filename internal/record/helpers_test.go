@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livecap/livecap/internal/h264"
 	"github.com/livecap/livecap/internal/media"
 )
 
@@ -79,7 +80,7 @@ func makeStream(t testing.TB, spec streamSpec) *stream {
 			Duration: frameTime(i+1, spec.fps) - frameTime(i, spec.fps), Key: key, Data: au, Seq: uint64(i)})
 		au, key = nil, false
 	}
-	for _, nal := range splitAnnexB(vb) {
+	for nal, rest := h264.NextNAL(vb); nal != nil; nal, rest = h264.NextNAL(rest) {
 		switch nal[0] & 0x1f {
 		case 9:
 			flushAU()
@@ -147,30 +148,6 @@ func frameTime(i, fps int) time.Duration {
 func sampleTime(n int64, rate int) time.Duration {
 	// Round to nearest, as an encoder stamping sample counts would.
 	return time.Duration(math.Round(float64(n) * float64(time.Second) / float64(rate)))
-}
-
-func splitAnnexB(b []byte) [][]byte {
-	var nals [][]byte
-	start := -1
-	for i := 0; i+3 <= len(b); {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				for end > start && b[end-1] == 0 {
-					end--
-				}
-				nals = append(nals, b[start:end])
-			}
-			i += 3
-			start = i
-			continue
-		}
-		i++
-	}
-	if start >= 0 && start < len(b) {
-		nals = append(nals, b[start:])
-	}
-	return nals
 }
 
 func run(t testing.TB, name string, args ...string) []byte {
