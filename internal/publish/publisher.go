@@ -162,7 +162,9 @@ func (p *publisher) Run(ctx context.Context, q *fanout.Queue) error {
 				// Accepted, then dropped within StableAfter: a failed
 				// attempt like any other, so the backoff grows.
 				failures++
-				err = fmt.Errorf("%s: the server accepted the publish, then dropped it after %v (a refusal, as nginx's deny publish does, or an unstable ingest)", msg, live.Round(time.Millisecond))
+				if !errors.Is(err, errInternal) {
+					err = fmt.Errorf("%s: the server accepted the publish, then dropped it after %v (a refusal, as nginx's deny publish does, or an unstable ingest)", msg, live.Round(time.Millisecond))
+				}
 			}
 		} else {
 			if ctx.Err() != nil {
@@ -213,13 +215,16 @@ func (p *publisher) Run(ctx context.Context, q *fanout.Queue) error {
 	}
 }
 
+// errInternal marks a panic recovered in a destination's code.
+var errInternal = errors.New("internal error")
+
 // panicError turns a panic in a destination's code into that destination's
 // error: logged with its stack (redacted), retried like any failure. A
 // destination never takes the process down.
 func (p *publisher) panicError(where string, r any) error {
 	msg := p.d.scrub(fmt.Sprint(r))
 	p.log.Error().Str("panic", msg).Str("stack", p.d.scrub(string(debug.Stack()))).Msg("destination failed with a panic; it is restarted")
-	return fmt.Errorf("internal error while %s: %s", where, msg)
+	return fmt.Errorf("%w while %s: %s", errInternal, where, msg)
 }
 
 func (p *publisher) connect(ctx context.Context) (s session, err error) {
