@@ -31,12 +31,13 @@ type interleaver struct {
 	pend   [2]ilFIFO     // by media.Kind
 	closed bool
 
-	t0   time.Time
-	seen [2]bool
-	last [2]time.Duration // highest DTS pulled, per track
-	lags [2][ilLagPackets]time.Duration
-	nlag [2]int
-	lag  [2]time.Duration // median of lags
+	t0     time.Time
+	seen   [2]bool
+	last   [2]time.Duration // highest DTS pulled, per track
+	seenAt [2]time.Time     // when each track last brought a packet
+	lags   [2][ilLagPackets]time.Duration
+	nlag   [2]int
+	lag    [2]time.Duration // median of lags
 }
 
 // ilLagPackets: about one second of either track.
@@ -83,6 +84,7 @@ func (il *interleaver) push(p *media.Packet, now time.Time) {
 		il.last[k] = p.DTS
 	}
 	il.seen[k] = true
+	il.seenAt[k] = now
 	il.lags[k][il.nlag[k]%ilLagPackets] = now.Sub(il.t0) - p.DTS
 	il.nlag[k]++
 	il.lag[k] = medianLag(il.lags[k][:min(il.nlag[k], ilLagPackets)])
@@ -108,6 +110,12 @@ func (il *interleaver) due(k int, now time.Time) (time.Time, bool) {
 	e := il.pend[k].peek()
 	j := 1 - k
 	if il.seen[j] && il.last[j] >= e.p.DTS {
+		return now, true
+	}
+	if il.seen[j] && now.Sub(il.seenAt[j]) > il.window {
+		// Track j has brought nothing for a whole window: it ended or
+		// stalled (a file whose audio is shorter, a microphone lost), and
+		// waiting for it would only delay every packet of this track.
 		return now, true
 	}
 	at := e.at.Add(il.window)

@@ -201,3 +201,25 @@ func TestInterleaverOrderAndWindow(t *testing.T) {
 		t.Fatal("a packet after the end")
 	}
 }
+
+// When one track ends (a file read with --fast whose audio is shorter),
+// the other is not held back packet after packet: after one window
+// without audio, video flows at the source's pace, not paced at real time.
+func TestInterleaverTrackEnds(t *testing.T) {
+	hub := fanout.NewHub()
+	q := hub.Add("d", fanout.Policy{Lossless: true})
+	il := newInterleaver(q, benchInfo(), 100*time.Millisecond)
+	ctx := context.Background()
+	hub.Publish(&media.Packet{Kind: media.Audio, Key: true, DTS: 0, Duration: 21 * time.Millisecond, Data: []byte{1}})
+	t0 := time.Now()
+	for i := 0; i < 30; i++ {
+		hub.Publish(&media.Packet{Kind: media.Video, Key: i == 0, DTS: time.Duration(i) * 33 * time.Millisecond, Data: []byte{1}})
+		if _, ok := il.next(ctx); !ok {
+			t.Fatal("ended early")
+		}
+	}
+	// Paced at real time that is 1 s; the window alone is 100 ms.
+	if d := time.Since(t0); d > 400*time.Millisecond {
+		t.Fatalf("30 video frames took %v after the audio ended", d)
+	}
+}
