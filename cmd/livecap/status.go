@@ -170,6 +170,9 @@ func (s *statusSource) line(now time.Time, width int) string {
 			fmt.Fprintf(&b, " %s", fmtRate(float64(ps.Bitrate)))
 		}
 		fmt.Fprintf(&b, " q %.1fs drop %d rc %d", qs.Duration.Seconds(), qs.DroppedVideo, ps.Reconnects)
+		if ps.Link != nil {
+			b.WriteString(" " + ps.Link.Short())
+		}
 	}
 	return truncate(b.String(), width)
 }
@@ -261,6 +264,10 @@ func (d destStats) MarshalZerologObject(e *zerolog.Event) {
 		Float64("queue_s", d.p.Queue.Duration.Seconds()).Int("queue_bytes", d.p.Queue.Bytes).
 		Uint64("dropped_video", d.p.Queue.DroppedVideo).Uint64("dropped_audio", d.p.Queue.DroppedAudio).
 		Int("reconnects", d.p.Reconnects)
+	if l := d.p.Link; l != nil {
+		e.Float64("rtt_ms", ms(l.RTT)).Uint64("packets_sent", l.SentPackets).Uint64("packets_lost", l.LostPackets).
+			Uint64("packets_retransmitted", l.RetransPackets).Uint64("packets_dropped", l.DroppedPackets)
+	}
 	if l := d.p.Latency; l.Count > 0 {
 		e.Float64("latency_p50_ms", ms(l.P50)).Float64("latency_p99_ms", ms(l.P99)).Float64("write_p99_ms", ms(d.p.WriteLatency.P99))
 	}

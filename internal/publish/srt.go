@@ -344,8 +344,12 @@ func (s *srtSession) lingerFor() time.Duration {
 	if s.d.Linger >= 0 {
 		return s.d.Linger
 	}
-	return max(time.Second, s.peerLatency+250*time.Millisecond)
+	return min(max(time.Second, s.peerLatency+250*time.Millisecond), srtDefaultLingerMax)
 }
+
+// srtDefaultLingerMax caps the default linger so that a stop stays within
+// issue 11's 3 s even with a long latency; a URL's linger may ask for more.
+const srtDefaultLingerMax = 2 * time.Second
 
 // linger waits, on a graceful end, until libsrt has every byte
 // acknowledged and then for the receiver's latency: a receiver drops what

@@ -141,6 +141,20 @@ func TestSRTStopInEveryState(t *testing.T) {
 		time.Sleep(2 * time.Second) // libsrt's buffer fills; the write waits
 		h.stopWithin("live, listener paused")
 	})
+	t.Run("listener paused until lost", func(t *testing.T) {
+		l := testpeers.StartSRTListener(t, "")
+		h := start(t, pk, l.URL(""), Options{WriteTimeout: 2 * time.Second, ConnectTimeout: 10 * time.Second,
+			Backoff: Backoff{Initial: 100 * time.Millisecond, Max: 100 * time.Millisecond}})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go h.feed(ctx)
+		h.waitEvent(EventConnected, 1, 10*time.Second)
+		l.Pause()
+		defer l.Resume()
+		h.waitEvent(EventReconnecting, 1, 20*time.Second)
+		time.Sleep(time.Second) // connecting to the paused listener
+		h.stopWithin("connecting to a paused listener")
+	})
 	t.Run("retrying", func(t *testing.T) {
 		l := testpeers.StartSRTListener(t, "")
 		h := start(t, pk, l.URL(""), Options{Backoff: Backoff{Initial: 10 * time.Second, Max: 10 * time.Second}})
