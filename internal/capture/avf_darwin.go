@@ -124,6 +124,7 @@ func screens() ([]item, error) {
 func (darwinPlatform) DevicesNotes() ([]Device, []string) {
 	var out []Device
 	var notes []string
+	seen := map[string]bool{}
 	for _, d := range devices() {
 		dev := Device{Index: d.index, Name: d.name, ID: d.uid}
 		if d.kind == C.LC_CAMERA {
@@ -132,6 +133,9 @@ func (darwinPlatform) DevicesNotes() ([]Device, []string) {
 		} else {
 			dev.Kind = "audio"
 		}
+		// The first of each kind is what an empty --video/--audio picks.
+		dev.Default = !seen[dev.Kind]
+		seen[dev.Kind] = true
 		out = append(out, dev)
 	}
 	if !screenAllowed() {
@@ -289,6 +293,9 @@ func (s *source) openAV(v *VideoRequest, a *AudioRequest) error {
 		vuid = C.CString(d.uid)
 		defer C.free(unsafe.Pointer(vuid))
 	}
+	if a != nil && a.Device == "system" {
+		return fmt.Errorf("%w: --audio system (what the Mac plays) comes with a screen on macOS: use --video screen (ScreenCaptureKit), or a microphone with a camera", ErrDevice)
+	}
 	if a != nil {
 		d, err := pick(all, C.LC_MIC, "microphone", a.Device)
 		if err != nil {
@@ -342,6 +349,9 @@ func (s *source) openScreen(v *VideoRequest, a *AudioRequest) error {
 			return fmt.Errorf("%w: screen %q not understood (allowed: screen, screen:N with N from `livecap devices`)", ErrDevice, v.Device)
 		}
 		n = i
+	}
+	if a != nil && a.Device != "" && a.Device != "system" {
+		return fmt.Errorf("%w: with --video screen the audio is the Mac's own (--audio system, ScreenCaptureKit); a microphone (%q) together with a screen is not supported", ErrDevice, a.Device)
 	}
 	if a != nil && a.SampleRate != 0 && a.SampleRate != ScreenAudioRate {
 		return fmt.Errorf("%w: system audio (ScreenCaptureKit) is captured at %d Hz only, not %d Hz: leave --sample-rate at %d with a screen",
