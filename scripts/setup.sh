@@ -15,20 +15,15 @@ if [ "${1:-}" = --env ]; then print_env=1; fi
 
 # darwin_env prints the cgo environment of a Homebrew build: libsrt's
 # headers and library under `brew --prefix srt` (a stable path:
-# /opt/homebrew/opt/srt on Apple Silicon, /usr/local/opt/srt on Intel),
-# plus pkg-config's flags for srt's own dependencies when it answers, and
-# the deployment target README and .goreleaser.yaml promise.
+# /opt/homebrew/opt/srt on Apple Silicon, /usr/local/opt/srt on Intel;
+# srtgo includes <srt/srt.h>, whose own includes are relative), and the
+# deployment target README and .goreleaser.yaml promise.
 darwin_env() {
-	local prefix cflags libs
+	local prefix
 	prefix="$(brew --prefix srt)"
-	cflags="-I$prefix/include"
-	libs="-L$prefix/lib"
-	if command -v pkg-config >/dev/null && pkg-config --exists srt 2>/dev/null; then
-		cflags="$cflags $(pkg-config --cflags srt)"
-	fi
 	printf "export CGO_ENABLED='1'\n"
-	printf "export CGO_CFLAGS='-O2 -g %s'\n" "$cflags"
-	printf "export CGO_LDFLAGS='%s'\n" "$libs"
+	printf "export CGO_CFLAGS='-O2 -g -I%s/include'\n" "$prefix"
+	printf "export CGO_LDFLAGS='-L%s/lib'\n" "$prefix"
 	printf "export MACOSX_DEPLOYMENT_TARGET='12.3'\n"
 }
 
