@@ -121,3 +121,32 @@ func peakRSS(t *testing.T) int64 {
 	}
 	return 0
 }
+
+// A destination that is down: its queue sheds every GOP while nobody
+// reads it. That is reported once, with the totals, when it stops (or is
+// live again), not every GOP for as long as the server is away.
+func TestRTMPDownDestinationReportsOnce(t *testing.T) {
+	pk := testpeers.MakePackets(t, 8)
+	h := start(t, pk, "rtmp://127.0.0.1:1/live/"+rtmpKey, Options{Backoff: Backoff{Initial: 200 * time.Millisecond, Max: 400 * time.Millisecond}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go h.playLoop(ctx)
+	time.Sleep(7 * time.Second) // 4 s fill the queue, then it sheds
+	if n := h.count(EventFramesDropped); n != 0 {
+		t.Errorf("%d frames_dropped events while the destination was down", n)
+	}
+	cancel()
+	h.cancel()
+	<-h.errc
+	st := h.p.Stats()
+	if h.count(EventFramesDropped) != 1 || st.Queue.DroppedVideo == 0 {
+		t.Errorf("frames_dropped events %d, queue dropped %d video", h.count(EventFramesDropped), st.Queue.DroppedVideo)
+	}
+	h.evMu.Lock()
+	for _, e := range h.events {
+		if e.Type == EventFramesDropped && e.DroppedVideo != st.Queue.DroppedVideo {
+			t.Errorf("the report says %d video frames, the queue %d", e.DroppedVideo, st.Queue.DroppedVideo)
+		}
+	}
+	h.evMu.Unlock()
+	t.Logf("down 7 s: %d reconnecting events, one frames_dropped with %d video %d audio", h.count(EventReconnecting), st.Queue.DroppedVideo, st.Queue.DroppedAudio)
+}

@@ -40,7 +40,7 @@ func New(d *Destination, o Options) (Publisher, error) {
 		o.Interleave = 250 * time.Millisecond
 	}
 	o.Backoff = o.Backoff.withDefaults()
-	p := &publisher{d: d, o: o, rate: meter.Rate{Window: 2 * time.Second}, log: o.Log.With().Str("destination", d.Redacted()).Logger(), wake: make(chan struct{}, 1)}
+	p := &publisher{d: d, o: o, rate: meter.Rate{Window: 2 * time.Second}, log: o.Log.With().Str("destination", d.Redacted()).Logger(), wake: make(chan struct{}, 1), liveAgain: make(chan struct{}, 1)}
 	p.state = StateConnecting
 	switch d.Scheme {
 	case "rtmp", "rtmps":
@@ -79,7 +79,8 @@ type publisher struct {
 	// Written by the streaming goroutine, read by Stats: atomic inside.
 	latency, writeLatency latencyHist
 
-	wake chan struct{} // Reconnect: cut the backoff wait short (reconnect.go)
+	wake      chan struct{} // Reconnect: cut the backoff wait short (reconnect.go)
+	liveAgain chan struct{} // stream tells watchDrops the destination is live
 }
 
 func (p *publisher) Name() string { return p.d.Redacted() }
@@ -238,7 +239,11 @@ func (p *publisher) connect(ctx context.Context) (s session, err error) {
 
 // watchDrops reports a queue's losses as they happen (at most once a
 // second): a queue sheds while its sink is blocked, so the sink's own
-// goroutine cannot be the one to tell.
+// goroutine cannot be the one to tell. While the destination is not live
+// (down, retrying) its queue sheds every GOP; that is one loss, reported
+// with its totals once the destination is live again (the reconnect's
+// skip to a keyframe signals) or when it stops, not every GOP for as long
+// as the server is away (reconnecting events say what is going on).
 func (p *publisher) watchDrops(ctx context.Context, q *fanout.Queue) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -246,7 +251,13 @@ func (p *publisher) watchDrops(ctx context.Context, q *fanout.Queue) {
 		}
 	}()
 	var lastV, lastA uint64
-	report := func() {
+	report := func(final bool) {
+		p.mu.Lock()
+		live := p.state == StateLive
+		p.mu.Unlock()
+		if !live && !final {
+			return
+		}
 		st := q.Stats()
 		if st.DroppedVideo != lastV || st.DroppedAudio != lastA {
 			lastV, lastA = st.DroppedVideo, st.DroppedAudio
@@ -259,16 +270,17 @@ func (p *publisher) watchDrops(ctx context.Context, q *fanout.Queue) {
 	for {
 		select {
 		case <-ctx.Done():
-			report()
+			report(true)
 			return
 		case <-q.Drops():
+		case <-p.liveAgain:
 		}
-		report()
+		report(false)
 		t.Reset(time.Second)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			report()
+			report(true)
 			return
 		case <-t.C:
 		}
@@ -309,6 +321,10 @@ func (p *publisher) stream(ctx context.Context, il *interleaver, s session) (err
 	}()
 	p.log.Info().Msg("destination connected")
 	p.emit(Event{Type: EventConnected})
+	select { // what the queue shed while the destination was down
+	case p.liveAgain <- struct{}{}:
+	default:
+	}
 
 	// Media resumes on a keyframe: after a reconnect, drop the partial GOP
 	// at the head (counted: it is lost to this destination), and ask for a
