@@ -53,6 +53,13 @@ type VideoEncoder interface {
 	Close() error
 }
 
+// Warner is implemented by an encoder that accepted its settings with
+// reservations (VideoToolbox: a property it does not support); the
+// pipeline logs each warning once it is open.
+type Warner interface {
+	Warnings() []string
+}
+
 // AudioEncoder turns PCM into AAC-LC frames.
 type AudioEncoder interface {
 	// Encode submits PCM; the encoder buffers it into 1024-sample frames.

@@ -120,7 +120,7 @@ func New(cfg Config) (*Pipeline, error) {
 		p.watches = append(p.watches, p.vWatch)
 		// An encoder may accept its settings with reservations
 		// (VideoToolbox: a property it does not support).
-		if w, ok := ve.(interface{ Warnings() []string }); ok {
+		if w, ok := ve.(encoder.Warner); ok {
 			for _, m := range w.Warnings() {
 				cfg.Log.Warn().Msg(m)
 			}

@@ -19,6 +19,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/livecap/livecap/internal/capture"
 	"github.com/livecap/livecap/internal/encoder"
 	"github.com/livecap/livecap/internal/media"
 )
@@ -115,6 +116,11 @@ func (backend) OpenVideo(s encoder.VideoSettings, out encoder.Output) (encoder.V
 // property VideoToolbox rejected with kVTPropertyNotSupportedErr. The
 // session goes on without it; the pipeline logs each one.
 func (e *videoEnc) Warnings() []string { return e.warnings }
+
+var (
+	_ encoder.Warner      = (*videoEnc)(nil)
+	_ capture.SkipCounter = (*videoEnc)(nil)
+)
 
 // Skipped reports frames VideoToolbox dropped (kVTEncodeInfo_FrameDropped):
 // in real-time mode it may drop frames it cannot encode in time.
