@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -216,54 +215,22 @@ func TestSoundServerLost(t *testing.T) {
 	p := testdesktop.StartPulse(t, "lclost")
 	env := append([]string{"DISPLAY=" + x.Display}, p.Env()...)
 	rec := t.TempDir()
-	cmd := exec.Command(binary, "stream", "--video", "screen", "--size", "320x240", "--audio", p.Monitor,
-		"--record", rec, "--duration", "60s", "--log-format", "json")
-	cmd.Env = append(os.Environ(), env...)
-	pr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var lines []string
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(pr)
-		killed := false
-		for sc.Scan() {
-			mu.Lock()
-			lines = append(lines, sc.Text())
-			mu.Unlock()
-			if !killed && strings.Contains(sc.Text(), `"event":"segment_opened"`) {
-				killed = true
-				time.AfterFunc(2*time.Second, p.Kill)
-			}
+	var once sync.Once
+	r := startWith(t, runOptions{env: env, onLine: func(line string) {
+		if strings.Contains(line, `"event":"segment_opened"`) {
+			once.Do(func() { time.AfterFunc(2*time.Second, p.Kill) })
 		}
-	}()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatal("livecap still running 30 s after the sound server died")
-	}
-	werr := cmd.Wait()
-	code := 0
-	if ee, ok := werr.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	}
-	mu.Lock()
-	stderr := strings.Join(lines, "\n")
-	mu.Unlock()
+	}}, "stream", "--video", "screen", "--size", "320x240", "--audio", p.Monitor,
+		"--record", rec, "--duration", "60s", "--log-format", "json")
+	code := r.wait(30 * time.Second)
+	stderr := r.stderr()
 	if code != 4 {
 		t.Fatalf("exit %d, want 4\n%s", code, tail(stderr, 2000))
 	}
 	if !strings.Contains(stderr, `"reason":"source_lost"`) || !strings.Contains(stderr, "pulse:"+p.Monitor) {
 		t.Errorf("stopped lacks source_lost or the source:\n%s", tail(stderr, 2000))
 	}
+
 	files := segments(t, rec)
 	if len(files) != 1 {
 		t.Fatalf("%d segments", len(files))
