@@ -8,9 +8,14 @@ if [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; fi
 step() { printf '\n== %s\n' "$*"; }
 
 step "gofmt"
-bad="$(gofmt -l cmd internal scripts 2>/dev/null || true)"
+bad="$(gofmt -l cmd internal scripts e2e packaging 2>/dev/null || true)"
 if [ -n "$bad" ]; then
 	echo "not gofmt-formatted:"; echo "$bad"; exit 1
+fi
+
+step "go mod tidy"
+if ! go mod tidy -diff; then
+	echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1
 fi
 
 step "go vet"
