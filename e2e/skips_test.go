@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -76,5 +78,33 @@ func TestSkippedFramesReported(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// On a terminal the status line says how many frames were skipped, and
+// the frames_skipped warning is a log line above it.
+func TestStatusLineShowsSkipped(t *testing.T) {
+	r := startWith(t, runOptions{cols: 160}, "stream", "--video", "test", "--audio", "test",
+		"--size", "160x96", "--duration", "8s", "--record", t.TempDir())
+	time.Sleep(2500 * time.Millisecond) // the status line is up
+	r.signal(syscall.SIGSTOP)
+	time.Sleep(1500 * time.Millisecond)
+	r.signal(syscall.SIGCONT)
+	if code := r.wait(40 * time.Second); code != 0 {
+		t.Fatalf("exit %d\n%q", code, tail(r.stderr(), 3000))
+	}
+	skippedRe := regexp.MustCompile(`^\d\d:\d\d:\d\d  \d+ fps  \S+ [kM]b/s  skipped (\d+)`)
+	n := 0
+	for _, c := range strings.Split(r.stderr(), eraseLine)[1:] {
+		last := c[strings.LastIndexByte(c, '\n')+1:]
+		if m := skippedRe.FindStringSubmatch(last); m != nil {
+			n = max(n, atoi(m[1]))
+		}
+	}
+	if n < 20 {
+		t.Errorf("the status line showed at most %d skipped frames after a 1.5 s stall, want about 45:\n%q", n, tail(r.stderr(), 2000))
+	}
+	if !strings.Contains(r.stderr(), "WRN frames skipped") {
+		t.Errorf("no frames_skipped warning on the terminal")
 	}
 }
