@@ -99,7 +99,7 @@ bench_sides "$runs" $sides
 
 echo
 echo "Whole job: ${secs}s of 1280x720@30 (the same pictures on every side) + 48 kHz stereo, x264 $preset zerolatency High"
-echo "4 Mbit/s CBR keyint 2 s, AAC 128k; RTMP to local nginx + fMP4 segments of 30 s, 1 s fragments; medians of $runs run(s)"
+echo "4 Mbit/s (VBV 4 Mbit/s, 1 s) keyint 2 s, AAC 128k; RTMP to local nginx + fMP4 segments of 30 s, 1 s fragments; medians of $runs run(s)"
 echo
 # shellcheck disable=SC2086
 bench_report $sides
