@@ -65,6 +65,11 @@ func ParseDestination(raw string) (*Destination, error) {
 	switch d.Scheme {
 	case "rtmp", "rtmps":
 		err = d.parseRTMP(u)
+		if err == nil && strings.Contains(raw, "#") {
+			// A fragment is never sent to the server: dropping it would
+			// silently publish under another key.
+			err = fmt.Errorf("'#' starts a URL fragment, which is never sent to the server; write it as %%23 if it is part of the stream key")
+		}
 	case "srt":
 		err = d.parseSRT(u, raw)
 	default:

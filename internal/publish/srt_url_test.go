@@ -36,6 +36,8 @@ func TestParseSRTURL(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		"srt://h:9000#!::r=SeCrEt":                          "'#' is allowed only inside the query",
+		"rtmp://h/app/SeCrEt#frag":                          "never sent to the server",
+		"rtmps://h/app/SeCrEt?t=1#x":                        "never sent to the server",
 		"srt://h:9000/live?streamid=SeCrEt":                 "no path",
 		"srt://h:9000?linger=31":                            "linger",
 		"srt://h:9000?linger=-1":                            "linger",

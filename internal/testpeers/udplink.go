@@ -11,14 +11,15 @@ import (
 // behaves like a slow link: the caller-to-server direction is serialised at
 // Rate bits/s through a drop-tail queue of Queue bytes (a router's buffer);
 // the return direction (SRT's ACKs and NAKs) is not limited. The caller
-// connects to Port.
+// connects to Port. Rate is given to NewUDPLink and changed by SetRate.
 type UDPLink struct {
-	Port        int
-	Rate, Queue int
+	Port  int
+	Queue int
 	// Forwarded and Dropped count datagrams delivered to the server and
 	// dropped at the full queue.
 	Forwarded, Dropped atomic.Int64
 
+	rate        atomic.Int64
 	front, back *net.UDPConn
 	caller      atomic.Pointer[net.UDPAddr]
 	mu          sync.Mutex
@@ -40,13 +41,17 @@ func NewUDPLink(toPort, rate, queue int) (*UDPLink, error) {
 		front.Close()
 		return nil, err
 	}
-	l := &UDPLink{Port: front.LocalAddr().(*net.UDPAddr).Port, Rate: rate, Queue: queue, front: front, back: back,
+	l := &UDPLink{Port: front.LocalAddr().(*net.UDPAddr).Port, Queue: queue, front: front, back: back,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	l.rate.Store(int64(rate))
 	go l.in()
 	go l.out()
 	go l.ret()
 	return l, nil
 }
+
+// SetRate changes the link rate (bits/s) from now on.
+func (l *UDPLink) SetRate(bps int) { l.rate.Store(int64(bps)) }
 
 // Close stops the relay.
 func (l *UDPLink) Close() {
@@ -100,7 +105,7 @@ func (l *UDPLink) out() { // queue -> server, at Rate (IP+UDP headers counted)
 		if now := time.Now(); next.Before(now) {
 			next = now
 		}
-		next = next.Add(time.Duration(len(d)+28) * 8 * time.Second / time.Duration(l.Rate))
+		next = next.Add(time.Duration(len(d)+28) * 8 * time.Second / time.Duration(l.rate.Load()))
 		time.Sleep(time.Until(next))
 		if _, err := l.back.Write(d); err != nil {
 			return
