@@ -34,8 +34,10 @@ const (
 	// lost).
 	liveWait = 10 * time.Second
 	// drainTimeout: at the end, a live destination gets this long to send
-	// what it holds; one that is not live stops at once.
-	drainTimeout = 10 * time.Second
+	// what it holds (SRT's linger included); one that is not live stops at
+	// once. A healthy link sends a full queue in milliseconds; a stalled or
+	// congested one must not hold the exit past issue 11's 3 s.
+	drainTimeout = 2500 * time.Millisecond
 )
 
 // Session is one run of capture → encode → record and stream.
