@@ -40,10 +40,7 @@ drop="${BENCH_FIFO_DROP:-0}"
 sides="${BENCH_SIDES:-livecap ffmpeg gstreamer}"
 input="${BENCH_INPUT:-.cache/bench-720p30-10min-stereo.mp4}"
 
-bench_need
-[[ " $sides " == *" gstreamer "* ]] && bench_need_gst
-bench_tmp
-bench_livecap
+bench_start "$sides"
 bench_require_flags --input --fast --rtmp --record --segment
 
 if [ ! -s "$input" ]; then

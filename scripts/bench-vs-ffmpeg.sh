@@ -44,10 +44,7 @@ secs="${BENCH_SECONDS:-60}"
 sides="${BENCH_SIDES:-livecap ffmpeg gstreamer}"
 preset="${BENCH_PRESET:-veryfast}"
 
-bench_need
-[[ " $sides " == *" gstreamer "* ]] && bench_need_gst
-bench_tmp
-bench_livecap
+bench_start "$sides"
 bench_require_flags --video --audio --size --fps --bitrate --keyint --duration --rtmp --record --segment
 bench_nginx_start
 bench_log "nginx-rtmp on 127.0.0.1:$RTMP_PORT; $runs run(s) of ${secs}s per side: $sides ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"

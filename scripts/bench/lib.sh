@@ -28,6 +28,17 @@ bench_need_gst() {
 	done
 }
 
+# bench_start SIDES checks the tools every side needs, makes the scratch
+# directory and finds the livecap binary.
+bench_start() {
+	bench_need
+	if [[ " $1 " == *" gstreamer "* ]]; then
+		bench_need_gst
+	fi
+	bench_tmp
+	bench_livecap
+}
+
 # bench_tmp makes the run's scratch directory ($BENCH_TMP), removed on exit
 # together with the nginx it may have started.
 bench_tmp() {
