@@ -16,9 +16,7 @@ require (
 )
 
 require (
-	github.com/cpuguy83/go-md2man/v2 v2.0.4 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/mattn/go-colorable v0.1.13 // indirect
 	github.com/mattn/go-pointer v0.0.1 // indirect
-	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 )

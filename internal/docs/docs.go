@@ -14,31 +14,27 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 )
 
 // Man writes one man page per command into dir (created if missing):
 // livecap.1 for the root and livecap-SUB.1 for each visible subcommand
 // (hidden commands and help topics are left out). The date is
-// SOURCE_DATE_EPOCH when set, so release builds are reproducible, and the
-// "Auto generated" footer is left out for the same reason (Man sets
-// root.DisableAutoGenTag).
+// SOURCE_DATE_EPOCH when set, so release builds are reproducible; there is
+// no "Auto generated" footer, for the same reason. See man.go.
 func Man(root *cobra.Command, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("man pages: cannot create folder %q: %w", dir, err)
 	}
-	root.DisableAutoGenTag = true
+	date, err := manDate()
+	if err != nil {
+		return fmt.Errorf("man pages: %w", err)
+	}
 	source := "livecap"
 	if root.Version != "" {
 		source += " " + root.Version
 	}
-	header := &doc.GenManHeader{
-		Title:   "LIVECAP",
-		Section: "1",
-		Source:  source,
-		Manual:  "livecap manual",
-	}
-	if err := doc.GenManTree(root, header, dir); err != nil {
+	h := manPage{title: "LIVECAP", section: "1", date: date, source: source, manual: "livecap manual"}
+	if err := manTree(root, h, dir); err != nil {
 		return fmt.Errorf("man pages in %q: %w", dir, err)
 	}
 	return nil
