@@ -56,6 +56,19 @@ func (r *run) resumeAfter(faultAt, back time.Time, size func() int64, timeout ti
 	return -1, "never"
 }
 
+// stopGracefully interrupts the run (right after a stats event), stops
+// its peer, and checks what every graceful stop must give: exit 0 and no
+// secret in anything livecap printed.
+func (r *run) stopGracefully(stopPeer func(), secrets ...string) {
+	r.t.Helper()
+	code := r.interrupt(30 * time.Second)
+	stopPeer()
+	r.noSecret(secrets...)
+	if code != 0 {
+		r.t.Errorf("exit %d after a graceful stop, want 0\n%s", code, tail(r.stderr(), 2000))
+	}
+}
+
 // ---- checking what was written ----
 
 // checkRecording analyzes and decodes every segment in dir. It returns the

@@ -173,12 +173,7 @@ func faultNginxRestarts(t *testing.T, plan faultPlan, table *faultTable) {
 		t.Logf("restart %d: resumed %.2f s after the server came back", i+1, resume)
 	}
 	time.Sleep(plan.steady)
-	code := p.interrupt(30 * time.Second)
-	ngx.Stop()
-	p.noSecret(key)
-	if code != 0 {
-		t.Errorf("exit %d after a graceful stop, want 0\n%s", code, tail(p.stderr(), 2000))
-	}
+	p.stopGracefully(ngx.Stop, key)
 	missing, recOK := checkRecording(t, dir, p)
 	flvOK := checkFLVs(t, ngx, plan.restarts+1)
 	table.add(faultRow{Fault: fmt.Sprintf("a. nginx kill -9 + restart x%d", plan.restarts), Missing: missing,
@@ -205,12 +200,7 @@ func faultPeerStalls(t *testing.T, plan faultPlan, table *faultTable) {
 	resume, how := p.resumeAfter(tStall, tBack, func() int64 { return flvBytes(ngx) }, 45*time.Second)
 	peak := p.peakRSS(tStall, tBack.Add(time.Duration(math.Max(resume, 0)*float64(time.Second))+time.Second))
 	time.Sleep(plan.steady)
-	code := p.interrupt(30 * time.Second)
-	ngx.Stop()
-	p.noSecret(key)
-	if code != 0 {
-		t.Errorf("exit %d after a graceful stop, want 0\n%s", code, tail(p.stderr(), 2000))
-	}
+	p.stopGracefully(ngx.Stop, key)
 	dropped := len(p.events("frames_dropped"))
 	missing, recOK := checkRecording(t, dir, p)
 	flvOK := checkFLVs(t, ngx, 1)
@@ -240,12 +230,7 @@ func faultRefused(t *testing.T, plan faultPlan, table *faultTable) {
 	resume := math.Max(0, ev.Time.Sub(tBack).Seconds())
 	peak := p.peakRSS(tDown, ev.Time.Add(time.Second))
 	time.Sleep(plan.steady)
-	code := p.interrupt(30 * time.Second)
-	ngx.Stop()
-	p.noSecret(key)
-	if code != 0 {
-		t.Errorf("exit %d after a graceful stop, want 0\n%s", code, tail(p.stderr(), 2000))
-	}
+	p.stopGracefully(ngx.Stop, key)
 	attempts := len(p.events("reconnecting"))
 	missing, recOK := checkRecording(t, dir, p)
 	flvOK := checkFLVs(t, ngx, 2)
@@ -270,12 +255,7 @@ func faultDownAtStart(t *testing.T, plan faultPlan, table *faultTable) {
 	resume := math.Max(0, ev.Time.Sub(tBack).Seconds())
 	peak := p.peakRSS(time.Time{}, ev.Time.Add(time.Second))
 	time.Sleep(plan.steady)
-	code := p.interrupt(30 * time.Second)
-	ngx.Stop()
-	p.noSecret(key)
-	if code != 0 {
-		t.Errorf("exit %d after a graceful stop, want 0\n%s", code, tail(p.stderr(), 2000))
-	}
+	p.stopGracefully(ngx.Stop, key)
 	missing, recOK := checkRecording(t, dir, p)
 	flvOK := checkFLVs(t, ngx, 1)
 	table.add(faultRow{Fault: fmt.Sprintf("f. destination down at start (%s)", plan.downAtStart), Missing: missing,
@@ -306,12 +286,7 @@ func faultSRTKilled(t *testing.T, plan faultPlan, table *faultTable) {
 	resume := math.Max(0, ev.Time.Sub(tBack).Seconds())
 	peak := p.peakRSS(tDown, ev.Time.Add(time.Second))
 	time.Sleep(plan.steady)
-	code := p.interrupt(30 * time.Second)
-	srt.Stop()
-	p.noSecret(pass, sid)
-	if code != 0 {
-		t.Errorf("exit %d after a graceful stop, want 0\n%s", code, tail(p.stderr(), 2000))
-	}
+	p.stopGracefully(srt.Stop, pass, sid)
 	missing, recOK := checkRecording(t, dir, p)
 	// The first listener died mid-access-unit: its file ends on a cut
 	// frame, as any receiver's would.
@@ -344,12 +319,7 @@ func faultSRTPaused(t *testing.T, plan faultPlan, table *faultTable) {
 	resume, how := p.resumeAfter(tPause, tBack, size, 45*time.Second)
 	peak := p.peakRSS(tPause, time.Now())
 	time.Sleep(plan.steady)
-	code := p.interrupt(30 * time.Second)
-	srt.Stop()
-	p.noSecret(pass, sid)
-	if code != 0 {
-		t.Errorf("exit %d after a graceful stop, want 0\n%s", code, tail(p.stderr(), 2000))
-	}
+	p.stopGracefully(srt.Stop, pass, sid)
 	missing, recOK := checkRecording(t, dir, p)
 	tsOK := checkPeerFile(t, srt.Out, 150)
 	table.add(faultRow{Fault: fmt.Sprintf("g. SRT listener paused %s", plan.srtPause), Missing: missing, ResumeS: resume,
