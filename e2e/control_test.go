@@ -23,9 +23,8 @@ import (
 var producedBy = map[string]string{
 	"control_request": "TestControlVerbs", "marker": "TestControlVerbs",
 	"recording_paused": "TestControlVerbs", "recording_resumed": "TestControlVerbs",
-	"frames_skipped": "TestSkippedFramesReported", // The watchdog's events: a source that errors (TestSoundServerLost)
-	// ends the run without them; internal/pipeline's watchdog tests stall one.
-	"source_lost": "internal/pipeline TestWatchdog* (no e2e yet)", "source_back": "internal/pipeline TestWatchdogSourceBack (no e2e yet)",
+	"frames_skipped": "TestSkippedFramesReported",
+	"source_lost":    "TestSourceLostAndBack (Linux)", "source_back": "TestSourceLostAndBack (Linux)",
 }
 
 // Every control verb against a running 720p30 session that records and
