@@ -170,6 +170,21 @@ func (d *beepDetector) measure(now int64) {
 	if i < int64(d.win)-1 {
 		return // window not yet full: a beep cut by the stream start
 	}
+	// A beep whose start is missing (audio that began, or resumed, in the
+	// middle of it: a microphone opened a few ms after the session's base
+	// instant) rises from silence like a whole one but is shorter. Its
+	// rise is not the beep's onset: keep only beeps that last most of
+	// testpattern.BeepDuration between the half-level crossings.
+	fall := int64(-1)
+	for j := top; j <= now; j++ {
+		if float64(d.env[j&d.mask]) < level {
+			fall = j
+			break
+		}
+	}
+	if fall >= 0 && fall-i < d.ms(0.8*float64(testpattern.BeepDuration.Milliseconds())) {
+		return
+	}
 	e0, e1 := float64(d.env[i&d.mask]), float64(d.env[(i+1)&d.mask])
 	frac := 0.0
 	if e1 > e0 {

@@ -90,6 +90,23 @@ func TestBeepCutAtStart(t *testing.T) {
 	}
 }
 
+// A beep whose first 20 ms are missing after a stretch of silence (the
+// microphone opened 20 ms after the session's base instant) rises like a
+// whole beep; it is recognised by its length and not measured, while the
+// whole beep a second later is.
+func TestBeepCutAfterSilence(t *testing.T) {
+	const sr = 48000
+	x := synthBeeps(sr, 2*sr, []int{sr / 10, sr/10 + sr}, 0, false)
+	for i := sr / 10; i < sr/10+sr/50; i++ {
+		x[i] = 0 // the first 20 ms of the first beep never recorded
+	}
+	d := newBeepDetector(sr)
+	d.push(x)
+	if len(d.onsets) != 1 || math.Abs(d.onsets[0]-float64(sr/10+sr)) > 5 {
+		t.Fatalf("onsets %v, want only the whole beep at %d", d.onsets, sr/10+sr)
+	}
+}
+
 // Segments read by one detector: a beep straddling a sample-exact join is
 // measured and placed in the right file; at a join that is not continuous
 // it is dropped.
