@@ -62,6 +62,11 @@ to fragmented MP4/MOV files cut into segments. A bad network never hurts the rec
 			return nil
 		},
 	}
+	// --version prints what `livecap version` prints; the man pages carry
+	// the same version (internal/docs reads root.Version).
+	v, c := versionInfo()
+	root.Version = v
+	root.SetVersionTemplate(versionLine(v, c) + "\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&global.logFormat, "log-format", "auto", "log format: auto (console on a terminal, else JSON), console or json")
 	pf.StringVar(&global.logLevel, "log-level", "info", "log level: debug, info, warn or error")

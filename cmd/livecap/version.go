@@ -56,8 +56,13 @@ func newVersionCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, c := versionInfo()
-			fmt.Fprintf(cmd.OutOrStdout(), "livecap %s (commit %s, %s, %s/%s)\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(cmd.OutOrStdout(), versionLine(v, c))
 			return nil
 		},
 	}
+}
+
+// versionLine is the one line `livecap version` and `livecap --version` print.
+func versionLine(ver, rev string) string {
+	return fmt.Sprintf("livecap %s (commit %s, %s, %s/%s)", ver, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
