@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -138,44 +139,218 @@ func (s *statusSource) diskInfo(now time.Time) (free uint64, full time.Duration,
 	return free, full, true
 }
 
-// line renders the one-line status a person sees on a terminal, cut to
-// width columns. The recording comes before the destinations: when the
-// line is cut, what is lost is the tail of a long destination list.
+// line renders the one-line status a person sees on a terminal, at most
+// width-1 columns. The most detailed form that fits is shown; narrower
+// terminals get compact forms in which every destination stays visible
+// (a count such as "2/3 live", then the destinations worst state first)
+// before the recording details are shortened; only what still does not
+// fit is cut.
 func (s *statusSource) line(now time.Time, width int) string {
+	if width <= 0 {
+		width = 80
+	}
+	max := width - 1
+	dests := worstFirst(s.snap.Destinations)
+	var l string
+	for _, f := range []struct {
+		head headForm
+		dest destForm
+	}{
+		{headFull, destDetailed}, {headMid, destDetailed}, {headFull, destBrief}, {headMid, destBrief},
+		{headShort, destBrief}, {headShort, destGrouped}, {headMinimal, destGrouped},
+	} {
+		l = s.head(now, f.head) + destPart(dests, f.dest, 0)
+		if utf8.RuneCountInString(l) <= max {
+			return l
+		}
+	}
+	// Shorter and shorter names, down to one character each.
+	head := s.head(now, headMinimal)
+	for cut := 16; cut >= 1 && len(dests) > 0; cut-- {
+		l = head + destPart(dests, destGrouped, cut)
+		if utf8.RuneCountInString(l) <= max {
+			return l
+		}
+	}
+	return truncate(l, width)
+}
+
+type headForm int
+
+const (
+	headFull    headForm = iota // segment name, free space and time to full
+	headMid                     // no segment name
+	headShort                   // no time to full
+	headMinimal                 // elapsed, fps, bitrate, what is wrong, recording size
+)
+
+// head is the part of the status line before the destinations.
+func (s *statusSource) head(now time.Time, form headForm) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %.0f fps  %s", fmtClock(now.Sub(s.started)), s.fps, fmtRate(s.kbps*1000))
+	if form == headMinimal {
+		fmt.Fprintf(&b, "%s %.0ffps %s", fmtClock(now.Sub(s.started)), s.fps, strings.ReplaceAll(fmtRate(s.kbps*1000), " ", ""))
+	} else {
+		fmt.Fprintf(&b, "%s  %.0f fps  %s", fmtClock(now.Sub(s.started)), s.fps, fmtRate(s.kbps*1000))
+	}
 	if st := s.snap.Pipeline; st.SourceSkipped+st.EncoderSkipped > 0 {
 		fmt.Fprintf(&b, "  skipped %d", st.SourceSkipped+st.EncoderSkipped)
 	}
 	if lost := s.snap.Pipeline.SourceLost; lost != "" {
-		fmt.Fprintf(&b, " | NO %s FROM SOURCE", strings.ToUpper(lost))
+		if form == headFull {
+			fmt.Fprintf(&b, " | NO %s FROM SOURCE", strings.ToUpper(lost))
+		} else {
+			fmt.Fprintf(&b, " | NO %s", strings.ToUpper(lost))
+		}
 	}
 	if rs := s.snap.Recording; rs != nil && rs.Path != "" {
-		if rs.Paused {
+		switch {
+		case rs.Paused:
 			b.WriteString(" | rec paused") // livecap ctl pause
-		} else {
+		case form == headFull:
 			fmt.Fprintf(&b, " | rec %s %s", shortName(rs.Path), diskcheck.Human(uint64(rs.Bytes)))
+		case form == headMinimal:
+			fmt.Fprintf(&b, " rec %s", diskcheck.Human(uint64(rs.Bytes)))
+		default:
+			fmt.Fprintf(&b, " | rec %s", diskcheck.Human(uint64(rs.Bytes)))
 		}
+	}
+	if form == headMinimal {
+		return b.String()
 	}
 	if free, full, ok := s.diskInfo(now); ok {
 		fmt.Fprintf(&b, " | free %s", diskcheck.Human(free))
-		if full > 0 {
+		if full > 0 && form <= headMid {
 			fmt.Fprintf(&b, " (full in %s)", fmtLong(full))
 		}
 	}
-	for _, ps := range s.snap.Destinations {
-		qs := ps.Queue
-		fmt.Fprintf(&b, " | %s %s", shortDest(ps.Name), stateText(ps))
-		if ps.State == publish.StateLive {
-			fmt.Fprintf(&b, " %s", fmtRate(float64(ps.Bitrate)))
-		}
-		fmt.Fprintf(&b, " q %.1fs drop %d rc %d", qs.Duration.Seconds(), qs.DroppedVideo, ps.Reconnects)
-		if ps.Link != nil {
-			b.WriteString(" " + ps.Link.Short())
+	return b.String()
+}
+
+type destForm int
+
+const (
+	destDetailed destForm = iota // every figure of every destination
+	destBrief                    // state, bitrate or retry, per destination
+	destGrouped                  // names grouped by state
+)
+
+// stateRank orders destinations worst first: the one that needs a look
+// is the one that must not be cut off.
+func stateRank(st publish.State) int {
+	switch st {
+	case publish.StateGaveUp:
+		return 0
+	case publish.StateRetrying:
+		return 1
+	case publish.StateConnecting:
+		return 2
+	case publish.StateStopped:
+		return 3
+	}
+	return 4
+}
+
+func worstFirst(ds []publish.Stats) []publish.Stats {
+	out := slices.Clone(ds)
+	slices.SortStableFunc(out, func(a, b publish.Stats) int { return stateRank(a.State) - stateRank(b.State) })
+	return out
+}
+
+// liveCount is "2/3 live".
+func liveCount(ds []publish.Stats) string {
+	n := 0
+	for _, d := range ds {
+		if d.State == publish.StateLive {
+			n++
 		}
 	}
-	return truncate(b.String(), width)
+	return fmt.Sprintf("%d/%d live", n, len(ds))
 }
+
+// destPart renders the destinations (already worst first) in one form;
+// cut > 0 shortens each name to that many characters.
+func destPart(ds []publish.Stats, form destForm, cut int) string {
+	if len(ds) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	switch form {
+	case destDetailed:
+		if len(ds) > 1 {
+			b.WriteString(" | " + liveCount(ds))
+		}
+		for _, ps := range ds {
+			qs := ps.Queue
+			fmt.Fprintf(&b, " | %s %s", shortDest(ps.Name), stateText(ps))
+			if ps.State == publish.StateLive {
+				fmt.Fprintf(&b, " %s", fmtRate(float64(ps.Bitrate)))
+			}
+			fmt.Fprintf(&b, " q %.1fs drop %d rc %d", qs.Duration.Seconds(), qs.DroppedVideo, ps.Reconnects)
+			if ps.Link != nil {
+				b.WriteString(" " + ps.Link.Short())
+			}
+		}
+	case destBrief:
+		b.WriteString(" | " + liveCount(ds) + ":")
+		for i, ps := range ds {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(" " + compactName(ps.Name, 0) + " ")
+			switch ps.State {
+			case publish.StateLive:
+				b.WriteString(fmtRate(float64(ps.Bitrate)))
+			case publish.StateRetrying:
+				fmt.Fprintf(&b, "retry #%d in %ds", attemptNo(ps), retrySecs(ps))
+			default:
+				b.WriteString(stateWord(ps.State))
+			}
+		}
+	case destGrouped:
+		b.WriteString(" | " + liveCount(ds))
+		for i, ps := range ds {
+			if i == 0 || ps.State != ds[i-1].State {
+				fmt.Fprintf(&b, " %s:", stateWord(ps.State))
+			}
+			b.WriteString(" " + compactName(ps.Name, cut))
+		}
+	}
+	return b.String()
+}
+
+func stateWord(st publish.State) string {
+	if st == publish.StateGaveUp {
+		return "gave up"
+	}
+	if st == publish.StateRetrying {
+		return "retry"
+	}
+	return string(st)
+}
+
+// compactName is shortDest without the URL scheme, cut to cut characters
+// (the last one an ellipsis) when cut > 0.
+func compactName(name string, cut int) string {
+	n := shortDest(name)
+	if i := strings.Index(n, "://"); i >= 0 {
+		n = n[i+3:]
+	}
+	if cut > 0 && utf8.RuneCountInString(n) > cut {
+		r := []rune(n)
+		if cut == 1 {
+			return string(r[:1])
+		}
+		n = string(r[:cut-1]) + "…"
+	}
+	return n
+}
+
+// attemptNo is the number of the connection attempt a retrying
+// destination waits for; the first retry is attempt 1.
+func attemptNo(ps publish.Stats) int { return max(ps.Attempt, 1) }
+
+// retrySecs rounds the time left before the next attempt up to a second.
+func retrySecs(ps publish.Stats) int { return int((ps.RetryIn + time.Second - 1) / time.Second) }
 
 // truncate cuts s to width-1 columns (a character in the last column makes
 // some terminals wrap, which would scroll). Unknown width: 80.
@@ -199,9 +374,9 @@ func truncate(s string, width int) string {
 
 func stateText(ps publish.Stats) string {
 	if ps.State == publish.StateRetrying {
-		return fmt.Sprintf("retrying in %ds", int((ps.RetryIn+time.Second-1)/time.Second))
+		return fmt.Sprintf("retry #%d in %ds", attemptNo(ps), retrySecs(ps))
 	}
-	return string(ps.State)
+	return stateWord(ps.State)
 }
 
 // shortDest drops the redaction marks from a redacted destination name:
