@@ -8,11 +8,12 @@
 # Usage: packaging/gen-docs.sh [OUT]   (default: build)
 set -eu
 out="${1:-build}"
+version="${2:-}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 cd "$root"
-go build -o "$tmp/livecap" ./cmd/livecap
+go build -ldflags "-X main.version=${version}" -o "$tmp/livecap" ./cmd/livecap
 rm -rf "$out/man" "$out/completions"
 mkdir -p "$out/man" "$out/completions"
 "$tmp/livecap" man "$out/man"

@@ -48,6 +48,21 @@ type config struct {
 	Checksum struct {
 		NameTemplate string `yaml:"name_template"`
 	} `yaml:"checksum"`
+	Release struct {
+		GitHub struct{ Owner, Name string } `yaml:"github"`
+	} `yaml:"release"`
+	Nfpms []struct {
+		IDs         []string `yaml:"ids"`
+		PackageName string   `yaml:"package_name"`
+		Formats     []string `yaml:"formats"`
+		Maintainer  string   `yaml:"maintainer"`
+		Description string   `yaml:"description"`
+		Deps        []string `yaml:"dependencies"`
+		Contents    []struct {
+			Src string `yaml:"src"`
+			Dst string `yaml:"dst"`
+		} `yaml:"contents"`
+	} `yaml:"nfpms"`
 	Brews []struct {
 		Name       string `yaml:"name"`
 		IDs        []string
@@ -131,25 +146,96 @@ func TestGoreleaserConfig(t *testing.T) {
 			t.Errorf("archive %s formats %v", a.ID, a.Formats)
 		}
 	}
-	if len(c.Brews) != 1 {
-		t.Fatalf("%d brews, want 1", len(c.Brews))
+	if len(c.Brews) != 0 {
+		t.Error("brews is deprecated in GoReleaser v2: the formula alone (packaging/homebrew/livecap.rb)")
 	}
-	br := c.Brews[0]
-	if br.Repository.Owner != "livecap" || br.Repository.Name != "homebrew-tap" {
-		t.Errorf("tap %+v", br.Repository)
+	if c.Release.GitHub.Owner != "livecap" || c.Release.GitHub.Name != "livecap" {
+		t.Errorf("release.github %+v: CI checkouts have no GitHub remote to infer it from", c.Release.GitHub)
 	}
-	if len(br.Deps) != 1 || br.Deps[0].Name != "srt" {
-		t.Errorf("brew dependencies %+v, want srt", br.Deps)
+	if !slices.Contains(c.Before.Hooks, "sh packaging/gen-docs.sh build {{ .Version }}") {
+		t.Errorf("before hooks %q: the man pages must carry the release's version", c.Before.Hooks)
 	}
-	for _, s := range []string{`bin.install "livecap"`, "man1.install", "bash_completion.install", "zsh_completion.install", "fish_completion.install"} {
-		if !strings.Contains(br.Install, s) {
-			t.Errorf("brew install lacks %q", s)
+}
+
+// TestDebianPackage: the .deb names every library livecap needs at run
+// time. nfpm computes none, and FFmpeg's libraries are dlopened, so ldd
+// on the binary would not show them: they are listed by hand, and each
+// must be a package this Debian knows (apt-cache, when present).
+func TestDebianPackage(t *testing.T) {
+	c := loadConfig(t)
+	if len(c.Nfpms) != 1 {
+		t.Fatalf("%d nfpms, want 1", len(c.Nfpms))
+	}
+	n := c.Nfpms[0]
+	if !slices.Equal(n.IDs, []string{"linux"}) || !slices.Equal(n.Formats, []string{"deb"}) {
+		t.Errorf("nfpm ids %v formats %v, want [linux] [deb]", n.IDs, n.Formats)
+	}
+	if n.Maintainer == "" || n.Description == "" || n.PackageName != "livecap" {
+		t.Errorf("nfpm package %q maintainer %q description %q", n.PackageName, n.Maintainer, n.Description)
+	}
+	want := []string{"libc6", "libavcodec59", "libavutil57", "libavdevice59", "libavformat59", "libswscale6", "libswresample4", "libsrt1.5-openssl"}
+	for _, d := range want {
+		if !slices.Contains(n.Deps, d) {
+			t.Errorf("nfpm dependencies %v lack %s", n.Deps, d)
 		}
 	}
-	for _, s := range []string{"livecap version", "livecap devices"} {
-		if !strings.Contains(br.Test, s) {
-			t.Errorf("brew test lacks %q", s)
+	dsts := map[string]bool{}
+	for _, f := range n.Contents {
+		dsts[f.Dst] = true
+		if f.Src == "" || !strings.HasPrefix(f.Src, "build/") {
+			t.Errorf("nfpm contents %+v: not from gen-docs.sh's build/", f)
 		}
+	}
+	for _, d := range []string{"/usr/share/man/man1/", "/usr/share/bash-completion/completions/livecap",
+		"/usr/share/zsh/vendor-completions/_livecap", "/usr/share/fish/vendor_completions.d/livecap.fish"} {
+		if !dsts[d] {
+			t.Errorf("nfpm contents lack %s", d)
+		}
+	}
+	if _, err := exec.LookPath("apt-cache"); err != nil {
+		t.Skip("no apt-cache: package names not checked against the archive")
+	}
+	out, err := exec.Command("apt-cache", append([]string{"show", "--no-all-versions"}, want...)...).CombinedOutput()
+	for _, d := range want {
+		if !strings.Contains(string(out), "Package: "+d+"\n") {
+			t.Errorf("apt-cache show %s: not in this Debian's archive (%v)", d, err)
+		}
+	}
+}
+
+// TestGoreleaserCheck runs `goreleaser check` (v2) when it is installed
+// (CI: scripts/setup.sh installs the pinned version from the Go proxy).
+func TestGoreleaserCheck(t *testing.T) {
+	bin, err := exec.LookPath("goreleaser")
+	if err != nil {
+		// `go install` puts it in GOBIN or GOPATH/bin, often not on PATH.
+		if out, e := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); e == nil {
+			if f := strings.Split(strings.TrimSpace(string(out)), "\n"); len(f) == 2 {
+				for _, dir := range []string{f[0], filepath.Join(f[1], "bin")} {
+					if p := filepath.Join(dir, "goreleaser"); dir != "" && dir != "bin" {
+						if _, e := os.Stat(p); e == nil {
+							bin, err = p, nil
+							break
+						}
+					}
+				}
+			}
+		}
+	}
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("goreleaser not installed (scripts/setup.sh installs it)")
+		}
+		t.Skip("goreleaser not installed")
+	}
+	cmd := exec.Command(bin, "check")
+	cmd.Dir = ".."
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("goreleaser check: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "DEPRECATED") {
+		t.Errorf("goreleaser check reports a deprecation:\n%s", out)
 	}
 }
 
@@ -171,12 +257,17 @@ func TestFormula(t *testing.T) {
 		"-X main.version=",
 		"-X main.commit=",
 		`generate_completions_from_executable(bin/"livecap", "completion")`,
-		`#{bin}/livecap version`,
-		`#{bin}/livecap devices`,
+		`#{bin}/livecap --version`,
+		`"stream", "--video", "test", "--audio", "test"`,
+		`"--record", testpath/"rec", "--duration", "2s"`,
+		`Dir[testpath/"rec/livecap-*.mp4"]`,
 	} {
 		if !strings.Contains(f, s) {
 			t.Errorf("formula lacks %q", s)
 		}
+	}
+	if strings.Contains(f, "livecap devices") {
+		t.Error("formula test runs `livecap devices`, which can prompt for camera permission on macOS")
 	}
 	if ruby, err := exec.LookPath("ruby"); err == nil {
 		if out, err := exec.Command(ruby, "-c", "homebrew/livecap.rb").CombinedOutput(); err != nil {

@@ -128,4 +128,13 @@ if [ "$(printf '%s\n%s\n' "$need_go" "$have" | sort -V | head -1)" != "$need_go"
 fi
 cd "$here"
 go mod download
+# goreleaser (v2, pinned: the Go proxy serves exact versions only) for
+# packaging's TestGoreleaserCheck (`goreleaser check` of .goreleaser.yaml).
+# It compiles from source: a few minutes on a fresh machine, once.
+goreleaser_v="v2.15.1"
+gobin="$(go env GOBIN)"; gobin="${gobin:-$(go env GOPATH)/bin}"
+if ! "$gobin/goreleaser" --version 2>/dev/null | grep -q "GitVersion: *$goreleaser_v\$"; then
+	log "installing goreleaser $goreleaser_v into $gobin"
+	(cd / && go install "github.com/goreleaser/goreleaser/v2@$goreleaser_v")
+fi
 log "ready (go $have)"

@@ -4,8 +4,8 @@
 #   brew install livecap/tap/livecap
 #
 # At each release, url and sha256 are updated to the new tag's source
-# archive (sha256: `curl -sL URL | shasum -a 256`). The prebuilt variant
-# that GoReleaser publishes is livecap-bin (see .goreleaser.yaml).
+# archive (sha256: `curl -sL URL | shasum -a 256`). This formula is the
+# only Homebrew package (.goreleaser.yaml has no brews/casks).
 class Livecap < Formula
   desc "Capture camera and mic, encode once, record segments and stream live"
   homepage "https://github.com/livecap/livecap"
@@ -45,9 +45,14 @@ class Livecap < Formula
   end
 
   test do
-    assert_match version.to_s, shell_output("#{bin}/livecap version")
-    # The built-in test source is always listed, with or without a camera
-    # (and without asking for camera permission).
-    assert_match "livecap test pattern", shell_output("#{bin}/livecap devices")
+    assert_match version.to_s, shell_output("#{bin}/livecap --version")
+    # A 2 s recording of the built-in test source: capture clock, encoder,
+    # muxer and segment writer all run, with no camera, microphone or
+    # permission prompt (listing devices can prompt on macOS).
+    system bin/"livecap", "stream", "--video", "test", "--audio", "test",
+           "--record", testpath/"rec", "--duration", "2s", "--quiet"
+    files = Dir[testpath/"rec/livecap-*.mp4"]
+    assert_equal 1, files.length
+    assert_operator File.size(files.first), :>, 10_000
   end
 end
