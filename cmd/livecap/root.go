@@ -77,6 +77,7 @@ to fragmented MP4/MOV files cut into segments. A bad network never hurts the rec
 	root.AddCommand(newStreamCmd(stream), newVersionCmd(), newDevicesCmd(), newAnalyzeCmd(), newManCmd(), newPatternCmd(), newCtlCmd(), newConfigCmd())
 	addConfigFlags(root)
 	markRunErrors(root)
+	addCompletions(root) // completion.go: flag values
 	return root
 }
 
