@@ -192,6 +192,20 @@ func TestDebianPackage(t *testing.T) {
 			t.Errorf("nfpm contents lack %s", d)
 		}
 	}
+	// livecap dlopens libavcodec.so.<major of the headers it was built
+	// with>: the package must depend on that same major.
+	if _, err := exec.LookPath("pkg-config"); err == nil {
+		for _, lib := range []string{"libavcodec", "libavutil", "libavdevice", "libavformat", "libswscale", "libswresample"} {
+			out, err := exec.Command("pkg-config", "--modversion", lib).Output()
+			if err != nil {
+				continue
+			}
+			major, _, _ := strings.Cut(strings.TrimSpace(string(out)), ".")
+			if !slices.Contains(n.Deps, lib+major) {
+				t.Errorf("built against %s %s, so it dlopens %s.so.%s: the package must depend on %s%s (has %v)", lib, strings.TrimSpace(string(out)), lib, major, lib, major, n.Deps)
+			}
+		}
+	}
 	if _, err := exec.LookPath("apt-cache"); err != nil {
 		t.Skip("no apt-cache: package names not checked against the archive")
 	}
