@@ -157,7 +157,7 @@ func (s *statusSource) line(now time.Time, width int) string {
 		dest destForm
 	}{
 		{headFull, destDetailed}, {headMid, destDetailed}, {headFull, destBrief}, {headMid, destBrief},
-		{headShort, destBrief}, {headShort, destGrouped}, {headMinimal, destGrouped},
+		{headShort, destBrief}, {headShort, destGrouped}, {headMinimal, destBrief}, {headMinimal, destGrouped},
 	} {
 		l = s.head(now, f.head) + destPart(dests, f.dest, 0)
 		if utf8.RuneCountInString(l) <= max {
