@@ -25,7 +25,10 @@ func (w *blockingWriter) Write(p []byte) (int, error) {
 
 type brokenWriter struct{ n int }
 
-func (w *brokenWriter) Write(p []byte) (int, error) { w.n++; return 0, errors.New("write |1: broken pipe") }
+func (w *brokenWriter) Write(p []byte) (int, error) {
+	w.n++
+	return 0, errors.New("write |1: broken pipe")
+}
 
 // A reader that does not read never blocks the writers; what does not
 // fit is dropped and counted; lines come out in order once it reads.
