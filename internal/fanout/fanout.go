@@ -6,6 +6,11 @@
 // destination's) sheds whole GOPs from its head when it holds more than its
 // duration or byte budget, so what remains always resumes on a keyframe and
 // its memory stays bounded.
+//
+// Pooled packets (media.Packet.Retain/Release): the hub takes one
+// reference per queue it enqueues a packet to and Publish consumes the
+// caller's; a queue releases what it sheds; a sink releases every packet
+// it takes from its queue once it no longer reads it.
 package fanout
 
 import (
@@ -117,6 +122,7 @@ func (q *Queue) push(p *media.Packet) {
 	if q.n == len(q.ring) {
 		q.grow()
 	}
+	p.Retain() // the queue's reference, which its sink or a shedding drops
 	q.ring[(q.head+q.n)&(len(q.ring)-1)] = p
 	q.n++
 	q.bytes += len(p.Data)
@@ -198,6 +204,7 @@ func (q *Queue) dropHead(k int) {
 		q.bytes -= len(p.Data)
 		q.head++
 		q.n--
+		p.Release()
 	}
 	q.head &= len(q.ring) - 1
 }
@@ -241,6 +248,8 @@ func (q *Queue) taken() {
 }
 
 // TryNext returns the oldest queued packet if there is one, without waiting.
+// As with Next, the sink owns the queue's reference to it: it calls
+// p.Release once it no longer reads the packet.
 func (q *Queue) TryNext() (*media.Packet, bool) {
 	q.mu.Lock()
 	if q.n == 0 {
@@ -372,13 +381,15 @@ func (h *Hub) Remove(q *Queue) {
 }
 
 // Publish hands p to every queue. It never blocks on a sink. p must not be
-// modified afterwards.
+// modified afterwards. It consumes the caller's reference to a pooled
+// packet: each queue holds its own.
 func (h *Hub) Publish(p *media.Packet) {
 	h.mu.RLock()
 	for _, q := range h.queues {
 		q.push(p)
 	}
 	h.mu.RUnlock()
+	p.Release()
 }
 
 // Close ends the stream: every queue drains and then reports the end.

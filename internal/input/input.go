@@ -75,6 +75,12 @@ type Reader struct {
 	// Truncated is set when samples were dropped because the file ends
 	// inside their data (a recording cut short by a crash).
 	truncated bool
+
+	pool   *media.SlabPool // read-ahead windows and packets
+	win    *media.Slab     // current read-ahead window (nil: none)
+	winOff int64           // file offset of win.B[0]
+	winLen int             // bytes of win read
+	reads  int             // sample reads (preads), for tests
 }
 
 type sample struct {
@@ -140,7 +146,7 @@ func Open(path string, o Options) (*Reader, error) {
 // newReader does the work of Open on any ReaderAt of known size (the fuzz
 // target feeds it bytes).
 func newReader(ra io.ReaderAt, size int64, o Options) (*Reader, error) {
-	r := &Reader{ra: ra, size: size, o: o}
+	r := &Reader{ra: ra, size: size, o: o, pool: slabs}
 	if err := r.readMoov(); err != nil {
 		return nil, err
 	}
@@ -155,6 +161,10 @@ func newReader(ra io.ReaderAt, size int64, o Options) (*Reader, error) {
 	}
 	return r, nil
 }
+
+// slabs is shared by every Reader: a looped or reopened input reuses the
+// windows the sinks gave back.
+var slabs = media.NewSlabPool(readAhead)
 
 // Info describes the streams: SPS/PPS from the avcC record, the
 // AudioSpecificConfig from the esds, sizes, a frame-rate estimate and the

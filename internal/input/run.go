@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/livecap/livecap/internal/h264"
@@ -15,12 +16,14 @@ import (
 var ErrNoSamples = errors.New("input: the file holds no samples")
 
 // Run emits every packet of the file, video and audio merged in decode
-// order, through out (which must not keep the packet's Data for writing:
-// packets are immutable once handed over). It returns nil at the end of the
-// input (never, with Loop) or once ctx is done, and an error if the file
-// cannot be read.
+// order, through out (packets are immutable once handed over). The packets
+// are pooled (media.Packet.Release): out receives the one reference, which
+// it passes on (fanout.Hub.Publish consumes it) or releases. It returns nil
+// at the end of the input (never, with Loop) or once ctx is done, and an
+// error if the file cannot be read.
 func (r *Reader) Run(ctx context.Context, out func(*media.Packet)) error {
 	r.rewind()
+	defer r.dropWindow()
 	start := time.Now()
 	var (
 		offset   time.Duration
@@ -60,6 +63,7 @@ func (r *Reader) Run(ctx context.Context, out func(*media.Packet)) error {
 			if len(pk.Data) == 0 {
 				// An empty sample (or one of nothing but parameter sets)
 				// is no access unit a decoder or muxer wants.
+				pk.Release()
 				continue
 			}
 			if !t.passStarted {
@@ -83,6 +87,7 @@ func (r *Reader) Run(ctx context.Context, out func(*media.Packet)) error {
 					}
 					select {
 					case <-ctx.Done():
+						pk.Release()
 						return nil
 					case <-timer.C:
 					}
@@ -116,16 +121,15 @@ func (r *Reader) packet(t *track, s sample) (*media.Packet, error) {
 	if s.size > maxSampleSize {
 		return nil, fmt.Errorf("%s sample at offset %d is %d bytes; at most %d are accepted", t.kind, s.off, s.size, maxSampleSize)
 	}
-	data := make([]byte, s.size)
-	if _, err := r.ra.ReadAt(data, s.off); err != nil {
+	data, slab, err := r.sampleBytes(s)
+	if err != nil {
 		return nil, fmt.Errorf("reading %s sample at offset %d: %w", t.kind, s.off, err)
 	}
-	pk := &media.Packet{
-		Kind:     t.kind,
-		DTS:      t.present(s.dts) - r.zero,
-		Duration: ticks(int64(s.dur), t.timescale),
-		Key:      s.sync,
-	}
+	pk := r.pool.Packet(slab)
+	pk.Kind = t.kind
+	pk.DTS = t.present(s.dts) - r.zero
+	pk.Duration = ticks(int64(s.dur), t.timescale)
+	pk.Key = s.sync
 	pk.PTS = pk.DTS
 	if t.kind == media.Video {
 		pk.PTS = t.present(s.dts+int64(s.cto)) - r.zero
@@ -133,12 +137,53 @@ func (r *Reader) packet(t *track, s sample) (*media.Packet, error) {
 		// offsets (ctts or trun version 1) has its decode times moved
 		// earlier by the most negative offset seen in its header.
 		pk.DTS = min(t.present(s.dts-t.ctoShift)-r.zero, pk.PTS)
-		var err error
 		if pk.Data, err = h264.ToAVCC(data, t.lengthSize); err != nil {
+			pk.Release()
 			return nil, fmt.Errorf("video sample at offset %d: %w", s.off, err)
 		}
 	} else {
 		pk.Data = data
 	}
 	return pk, nil
+}
+
+// readAhead is how much of the file one read brings in: the samples it
+// holds are sliced from it (a pooled slab) instead of one pread each.
+const readAhead = 2 << 20
+
+// sampleBytes returns the bytes of s, sliced from the read-ahead window
+// (read anew from s.off when s is not inside it), and the slab they live
+// in. The window is never written again while any packet references it.
+func (r *Reader) sampleBytes(s sample) ([]byte, *media.Slab, error) {
+	size := int64(s.size)
+	end := s.off + size
+	if w := r.win; w != nil && s.off >= r.winOff && end <= r.winOff+int64(r.winLen) {
+		a, b := s.off-r.winOff, end-r.winOff
+		return w.B[a:b:b], w, nil
+	}
+	r.dropWindow()
+	n := max(int64(r.pool.Size), size)
+	if rest := r.size - s.off; n > rest {
+		n = max(rest, size)
+	}
+	w := r.pool.Get(int(n))
+	got, err := r.ra.ReadAt(w.B[:n], s.off)
+	r.reads++
+	if int64(got) < size {
+		w.Release()
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, nil, err
+	}
+	r.win, r.winOff, r.winLen = w, s.off, got
+	return w.B[:size:size], w, nil
+}
+
+// dropWindow gives up the reader's reference to its read-ahead window.
+func (r *Reader) dropWindow() {
+	if r.win != nil {
+		r.win.Release()
+		r.win = nil
+	}
 }

@@ -30,6 +30,15 @@ func (k Kind) String() string {
 // fan-out: every sink receives the same *Packet and must not modify it
 // (nor its Data).
 //
+// A packet may come from a pool (package input's are): it is then
+// reference-counted and its memory is reused once the last holder calls
+// Release. The fan-out takes one reference per queue it enqueues to and
+// Publish consumes the producer's; every sink calls Release exactly once
+// per packet it took, when it no longer reads it (written, dropped or
+// skipped). A packet that is not pooled (encoders, tests) has no-op
+// Retain and Release. Forgetting a Release is safe (the memory goes to
+// the garbage collector); releasing early or twice is not.
+//
 // Timestamp invariants, which every producer (encoders, package input)
 // guarantees and every sink may rely on:
 //
@@ -67,6 +76,9 @@ type Packet struct {
 	// Encoded is the host-clock instant (time since base) at which the
 	// encoder handed this packet to Go; used for latency measurement.
 	Encoded time.Duration
+
+	refs int32         // atomic; meaningful only when free != nil
+	free func(*Packet) // returns a pooled packet; nil: not pooled
 }
 
 // CompositionOffset is PTS-DTS: how long after its decode time the access

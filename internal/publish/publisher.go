@@ -349,6 +349,10 @@ func (p *publisher) stream(ctx context.Context, il *interleaver, s session) (err
 			t0 = clk.Now()
 		}
 		sent, err := s.write(pk)
+		encoded := pk.Encoded
+		// Every session copies what it sends (RTMP chunks, TS packets)
+		// before write returns: the packet is read no more.
+		pk.Release()
 		if err != nil {
 			p.mu.Lock()
 			p.lastErr = p.d.scrub(err.Error())
@@ -357,7 +361,7 @@ func (p *publisher) stream(ctx context.Context, il *interleaver, s session) (err
 		}
 		if sent && clk != nil {
 			t1 := clk.Now()
-			p.latency.Record(t1 - pk.Encoded)
+			p.latency.Record(t1 - encoded)
 			p.writeLatency.Record(t1 - t0)
 		}
 	}

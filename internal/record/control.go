@@ -236,6 +236,7 @@ func (r *Recorder) applyControl(p *media.Packet) (skip bool, err error) {
 		c.mu.Lock()
 		c.skipped++
 		c.mu.Unlock()
+		p.Release() // not recorded
 		return true, nil
 	}
 	if c.waitKey {

@@ -213,7 +213,8 @@ func (r *Recorder) emit(e Event) {
 	}
 }
 
-// Run writes every packet of q until the queue is closed and drained, then
+// Run writes every packet of q (releasing each once written or dropped)
+// until the queue is closed and drained, then
 // finalizes every file and returns nil. If ctx ends first, what is held is
 // written and finalized too, and ctx's error returned. A disk running low
 // or a failed write closes the files cleanly and returns the error.

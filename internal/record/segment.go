@@ -212,6 +212,9 @@ func (s *segment) flush(m *muxer, audio []*media.Packet, vEndDTS, aEnd time.Dura
 	}
 	nv, na = len(vt.samples), len(at.samples)
 	s.frames += nv
+	for _, p := range s.video {
+		p.Release() // on disk, and read no more
+	}
 	clear(s.video)
 	s.video = s.video[:0]
 	return nv, na, nil

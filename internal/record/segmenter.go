@@ -65,6 +65,7 @@ func (g *segmenter) video(p *media.Packet) error {
 		r.st.Dropped = g.dropped
 		r.mu.Unlock()
 		r.o.Log.Warn().Dur("dts", p.DTS).Dur("last", g.lastDTS).Msg("video packet with a DTS that does not increase, dropped")
+		p.Release()
 		return nil
 	}
 	g.sawVideo, g.lastDTS = true, p.DTS
@@ -78,6 +79,7 @@ func (g *segmenter) video(p *media.Packet) error {
 			r.mu.Lock()
 			r.st.Skipped = g.skipped
 			r.mu.Unlock()
+			p.Release()
 			return nil
 		}
 		return g.open(p)
@@ -104,6 +106,7 @@ func (g *segmenter) video(p *media.Packet) error {
 func (g *segmenter) audio(p *media.Packet) error {
 	r := g.r
 	if !r.mux.hasA {
+		p.Release()
 		return nil
 	}
 	if g.sawAudio && p.PTS <= g.lastAudio {
@@ -112,6 +115,7 @@ func (g *segmenter) audio(p *media.Packet) error {
 		r.st.Dropped = g.dropped
 		r.mu.Unlock()
 		r.o.Log.Warn().Dur("pts", p.PTS).Dur("last", g.lastAudio).Msg("audio packet out of order, dropped")
+		p.Release()
 		return nil
 	}
 	g.sawAudio, g.lastAudio = true, p.PTS
@@ -353,6 +357,9 @@ func (g *segmenter) trimAudio() {
 func (g *segmenter) dropAudio(n int) {
 	if n == 0 {
 		return
+	}
+	for _, p := range g.queue[:n] {
+		p.Release() // written, or needed by no segment: never read again
 	}
 	clear(g.queue[:n])
 	g.queue = append(g.queue[:0], g.queue[n:]...)
