@@ -149,7 +149,7 @@ func (r *Reader) packet(t *track, s sample) (*media.Packet, error) {
 
 // readAhead is how much of the file one read brings in: the samples it
 // holds are sliced from it (a pooled slab) instead of one pread each.
-const readAhead = 2 << 20
+const readAhead = 1 << 20
 
 // sampleBytes returns the bytes of s, sliced from the read-ahead window
 // (read anew from s.off when s is not inside it), and the slab they live

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"sync"
 	"sync/atomic"
 	"unsafe"
 )
@@ -48,7 +47,10 @@ func (s *Slab) Release() {
 			if s.pool.Poison != nil {
 				s.pool.Poison(s.B)
 			}
-			s.pool.p.Put(s)
+			select {
+			case s.pool.free <- s:
+			default: // enough kept: this one goes to the garbage collector
+			}
 		}
 	case n < 0:
 		panic("media: Slab released more often than it was retained")
@@ -56,18 +58,28 @@ func (s *Slab) Release() {
 }
 
 // SlabPool hands out slabs of one size, and pooled packets that slice
-// them.
+// them. It keeps what comes back in bounded free lists (not a sync.Pool,
+// which every garbage collection empties: the steady state would then
+// allocate a slab after each one).
 type SlabPool struct {
 	Size int
 	// Poison, when set (tests), is called on a slab's memory as it goes
 	// back to the pool: overwriting it makes any use after release show.
 	Poison  func([]byte)
-	p       sync.Pool
-	packets sync.Pool
+	free    chan *Slab
+	packets chan *pooledPacket
 }
 
+// Free-list bounds: what a pool keeps at most once its packets are back.
+const (
+	keepSlabs   = 16
+	keepPackets = 4096
+)
+
 // NewSlabPool returns a pool of slabs of size bytes.
-func NewSlabPool(size int) *SlabPool { return &SlabPool{Size: size} }
+func NewSlabPool(size int) *SlabPool {
+	return &SlabPool{Size: size, free: make(chan *Slab, keepSlabs), packets: make(chan *pooledPacket, keepPackets)}
+}
 
 // Get returns a slab of at least n bytes (n > Size: a slab of its own,
 // not pooled) holding one reference, its owner's.
@@ -75,8 +87,10 @@ func (sp *SlabPool) Get(n int) *Slab {
 	if n > sp.Size {
 		return &Slab{B: make([]byte, n), refs: 1}
 	}
-	s, _ := sp.p.Get().(*Slab)
-	if s == nil {
+	var s *Slab
+	select {
+	case s = <-sp.free:
+	default:
 		s = &Slab{B: make([]byte, sp.Size), pool: sp}
 	}
 	s.refs = 1
@@ -96,7 +110,10 @@ func freePacket(p *Packet) {
 	if s != nil {
 		s.Release()
 	}
-	sp.packets.Put(pp)
+	select {
+	case sp.packets <- pp:
+	default:
+	}
 }
 
 // Packet returns a pooled packet holding one reference (the caller's),
@@ -104,8 +121,10 @@ func freePacket(p *Packet) {
 // memory, left to the garbage collector). The packet takes a reference to
 // s, dropped when the packet is freed.
 func (sp *SlabPool) Packet(s *Slab) *Packet {
-	pp, _ := sp.packets.Get().(*pooledPacket)
-	if pp == nil {
+	var pp *pooledPacket
+	select {
+	case pp = <-sp.packets:
+	default:
 		pp = new(pooledPacket)
 	}
 	if s != nil {

@@ -237,6 +237,7 @@ func (r *Recorder) Run(ctx context.Context, q *fanout.Queue) error {
 	} else if ferr := r.seg.finish(); ferr != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		err = ferr
 	}
+	r.seg.dropAudio(len(r.seg.queue)) // no segment reads it any more
 	r.emit(Event{Type: RecordingStopped, Err: err})
 	if err != nil {
 		r.o.Log.Debug().Err(err).Msg("recording stopped") // the recording_stopped event reports it
