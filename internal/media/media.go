@@ -77,8 +77,8 @@ type Packet struct {
 	// encoder handed this packet to Go; used for latency measurement.
 	Encoded time.Duration
 
-	refs int32         // atomic; meaningful only when free != nil
-	free func(*Packet) // returns a pooled packet; nil: not pooled
+	refs  int32         // atomic; meaningful only for a pooled packet
+	owner *pooledPacket // the pool's container of this packet; nil: not pooled
 }
 
 // CompositionOffset is PTS-DTS: how long after its decode time the access

@@ -2,12 +2,11 @@ package media
 
 import (
 	"sync/atomic"
-	"unsafe"
 )
 
 // Retain adds a reference to a pooled packet (no-op otherwise).
 func (p *Packet) Retain() {
-	if p.free != nil {
+	if p.Pooled() {
 		atomic.AddInt32(&p.refs, 1)
 	}
 }
@@ -15,19 +14,21 @@ func (p *Packet) Retain() {
 // Release drops one reference; the last one returns the packet and its
 // memory to its pool. No-op for a packet that is not pooled.
 func (p *Packet) Release() {
-	if p.free == nil {
+	if !p.Pooled() {
 		return
 	}
 	switch n := atomic.AddInt32(&p.refs, -1); {
 	case n == 0:
-		p.free(p)
+		p.owner.free()
 	case n < 0:
 		panic("media: Packet released more often than it was retained")
 	}
 }
 
-// Pooled reports whether p is reference-counted (from a pool).
-func (p *Packet) Pooled() bool { return p.free != nil }
+// Pooled reports whether p is reference-counted (from a pool). A copy of
+// a pooled packet (c := *p) is not: it holds no reference, its Retain and
+// Release do nothing, and its Data is valid only while the original is.
+func (p *Packet) Pooled() bool { return p.owner != nil && &p.owner.Packet == p }
 
 // Slab is a reference-counted block of memory from a SlabPool that
 // several pooled packets slice their Data from (one large read holds many
@@ -103,8 +104,7 @@ type pooledPacket struct {
 	sp   *SlabPool
 }
 
-func freePacket(p *Packet) {
-	pp := (*pooledPacket)(unsafePacket(p))
+func (pp *pooledPacket) free() {
 	s, sp := pp.slab, pp.sp
 	*pp = pooledPacket{}
 	if s != nil {
@@ -132,10 +132,6 @@ func (sp *SlabPool) Packet(s *Slab) *Packet {
 	}
 	pp.slab, pp.sp = s, sp
 	pp.refs = 1
-	pp.free = freePacket
+	pp.owner = pp
 	return &pp.Packet
 }
-
-// unsafePacket converts a *Packet that SlabPool.Packet made back to its
-// container: Packet is pooledPacket's first field.
-func unsafePacket(p *Packet) unsafe.Pointer { return unsafe.Pointer(p) }
