@@ -80,6 +80,20 @@ type chapters struct {
 	buf     []byte
 }
 
+// recordingLocked says why a control verb that needs a segment being
+// written (split, marker) cannot be taken now; c.mu is held.
+func (r *Recorder) recordingLocked() error {
+	switch c := &r.ctl; {
+	case c.stopped:
+		return ErrStopped
+	case c.paused:
+		return ErrPaused
+	case r.Stats().Segments == 0:
+		return ErrNoSegment
+	}
+	return nil
+}
+
 // Split asks for a new segment to start at the next video frame, which the
 // encoder is asked to make an IDR. With pre-encoded input the split comes
 // at the file's next keyframe.
@@ -87,13 +101,8 @@ func (r *Recorder) Split() error {
 	c := &r.ctl
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch {
-	case c.stopped:
-		return ErrStopped
-	case c.paused:
-		return ErrPaused
-	case r.Stats().Segments == 0:
-		return ErrNoSegment
+	if err := r.recordingLocked(); err != nil {
+		return err
 	}
 	c.split = true
 	c.pending.Store(true)
@@ -174,13 +183,8 @@ func (r *Recorder) Marker(name string, at time.Duration) error {
 	c := &r.ctl
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch {
-	case c.stopped:
-		return ErrStopped
-	case c.paused:
-		return ErrPaused
-	case r.Stats().Segments == 0:
-		return ErrNoSegment
+	if err := r.recordingLocked(); err != nil {
+		return err
 	}
 	c.markers = append(c.markers, marker{name: name, at: at})
 	c.pending.Store(true)
