@@ -53,10 +53,12 @@ func (p *Pipeline) runPackets(ctx context.Context) error {
 			if pk.Kind == media.Video || p.packets.Info().Video == nil {
 				cancel()
 			}
+			pk.Release() // past --duration: delivered to no sink
 			return
 		}
 		if p.backpressure {
 			if p.hub.WaitRoom(ctx) != nil {
+				pk.Release() // stopping: delivered to no sink
 				return
 			}
 		}
