@@ -56,16 +56,22 @@ func (g *segmenter) init(r *Recorder) {
 	}
 }
 
+// drop counts a packet the recorder refuses (out of decode order) and
+// returns it to its pool.
+func (g *segmenter) drop(p *media.Packet) {
+	g.dropped++
+	g.r.mu.Lock()
+	g.r.st.Dropped = g.dropped
+	g.r.mu.Unlock()
+	p.Release()
+}
+
 func (g *segmenter) video(p *media.Packet) error {
 	r := g.r
 	if g.sawVideo && p.DTS <= g.lastDTS {
 		// Decode order is the contract (media.Packet); PTS may go back.
-		g.dropped++
-		r.mu.Lock()
-		r.st.Dropped = g.dropped
-		r.mu.Unlock()
 		r.o.Log.Warn().Dur("dts", p.DTS).Dur("last", g.lastDTS).Msg("video packet with a DTS that does not increase, dropped")
-		p.Release()
+		g.drop(p)
 		return nil
 	}
 	g.sawVideo, g.lastDTS = true, p.DTS
@@ -110,12 +116,8 @@ func (g *segmenter) audio(p *media.Packet) error {
 		return nil
 	}
 	if g.sawAudio && p.PTS <= g.lastAudio {
-		g.dropped++
-		r.mu.Lock()
-		r.st.Dropped = g.dropped
-		r.mu.Unlock()
 		r.o.Log.Warn().Dur("pts", p.PTS).Dur("last", g.lastAudio).Msg("audio packet out of order, dropped")
-		p.Release()
+		g.drop(p)
 		return nil
 	}
 	g.sawAudio, g.lastAudio = true, p.PTS
