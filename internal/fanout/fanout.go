@@ -52,6 +52,9 @@ type Stats struct {
 	DroppedBytes   uint64
 	DropEvents     uint64 // times a GOP (or more) was shed
 	DeliveredBytes uint64
+	// Wakeups counts the times the sink, asleep on an empty queue, was
+	// woken for new packets: at most once per burst (see Hub.Batch).
+	Wakeups uint64
 }
 
 // Queue is one sink's view of the packet stream.
@@ -67,24 +70,34 @@ type Queue struct {
 	closed  bool
 	waitKey bool // shed incoming packets until the next video keyframe
 	st      Stats
-	notify  chan struct{}
+	// sleeping: the sink found the queue empty and waits on notify. A
+	// push signals notify only then (the empty to non-empty transition of
+	// a sink that waits), so a sink that keeps up costs no wake-up per
+	// packet and a busy one none at all.
+	sleeping bool
+	notify   chan struct{}
 	// drops is signalled whenever the queue drops a packet.
 	drops chan struct{}
-	// lastTake is when the sink last took a packet (unix ns), or when the
-	// queue was made: a sink that is draining its queue, or has just been
-	// added and is starting, can be waited for; a stalled one cannot.
-	lastTake atomic.Int64
-	hub      *Hub
-	timer    *time.Timer // NextUntil's, reused (one consumer)
+	// takes counts the packets the sink took: WaitRoom tells a sink that is
+	// draining its queue (or has just been added and is starting) from a
+	// stalled one by whether it moved, without a clock read per packet.
+	takes   uint64
+	created int64 // unix ns
+	// WaitRoom's own view of takes (under Hub.waitMu): the count it last
+	// saw and when it saw it change.
+	seenTakes uint64
+	seenAt    int64
+	hub       *Hub
+	timer     *time.Timer // NextUntil's, reused (one consumer)
 }
 
 func newQueue(name string, p Policy) *Queue {
 	if p.Stall <= 0 {
 		p.Stall = DefaultStall
 	}
-	q := &Queue{name: name, policy: p, ring: make([]*media.Packet, 256), notify: make(chan struct{}, 1), drops: make(chan struct{}, 1)}
-	q.lastTake.Store(time.Now().UnixNano())
-	return q
+	now := time.Now().UnixNano()
+	return &Queue{name: name, policy: p, ring: make([]*media.Packet, 256), notify: make(chan struct{}, 1), drops: make(chan struct{}, 1),
+		created: now, seenAt: now}
 }
 
 // Drops is signalled (coalesced) each time the queue drops packets: a
@@ -129,10 +142,36 @@ func (q *Queue) push(p *media.Packet) {
 	if !q.policy.Lossless {
 		q.enforce()
 	}
+	wake := q.sleeping && (q.hub == nil || q.n >= q.hub.batch)
+	if wake {
+		q.sleeping = false
+		q.st.Wakeups++
+	}
 	q.mu.Unlock()
+	if wake {
+		q.wake()
+	}
+}
+
+// wake tells the sink waiting on notify.
+func (q *Queue) wake() {
 	select {
 	case q.notify <- struct{}{}:
 	default:
+	}
+}
+
+// flush wakes the sink if it sleeps while packets are queued (Batch).
+func (q *Queue) flush() {
+	q.mu.Lock()
+	wake := q.sleeping && q.n > 0
+	if wake {
+		q.sleeping = false
+		q.st.Wakeups++
+	}
+	q.mu.Unlock()
+	if wake {
+		q.wake()
 	}
 }
 
@@ -214,7 +253,16 @@ func (q *Queue) dropHead(k int) {
 // resumes on a keyframe. Packets already queued from a keyframe on stay.
 func (q *Queue) SkipToKeyframe() {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	wasLow := q.low()
+	q.skipToKeyframe()
+	room := !wasLow && q.low()
+	q.mu.Unlock()
+	if room {
+		q.room()
+	}
+}
+
+func (q *Queue) skipToKeyframe() {
 	for q.n > 0 {
 		if p := q.at(0); p.Kind == media.Video && p.Key {
 			return
@@ -224,21 +272,26 @@ func (q *Queue) SkipToKeyframe() {
 	q.waitKey = true
 }
 
-// take removes the head; q.mu is held and q.n > 0.
-func (q *Queue) take() *media.Packet {
+// take removes the head; q.mu is held and q.n > 0. room says that a
+// waiting WaitRoom is to be told: the take brought the queue down to its
+// low-water mark (hysteresis: a source held back resumes with room for a
+// burst, not one packet per packet taken).
+func (q *Queue) take() (p *media.Packet, room bool) {
+	watch := q.hub != nil && q.hub.waiting.Load() > 0
+	wasLow := !watch || q.low()
 	idx := q.head & (len(q.ring) - 1)
-	p := q.ring[idx]
+	p = q.ring[idx]
 	q.ring[idx] = nil
 	q.head = (q.head + 1) & (len(q.ring) - 1)
 	q.n--
 	q.bytes -= len(p.Data)
+	q.takes++
 	q.st.DeliveredBytes += uint64(len(p.Data))
-	return p
+	return p, !wasLow && q.low()
 }
 
-// taken records that the sink took a packet, and tells a waiting WaitRoom.
-func (q *Queue) taken() {
-	q.lastTake.Store(time.Now().UnixNano())
+// room tells a waiting WaitRoom to look again.
+func (q *Queue) room() {
 	if h := q.hub; h != nil && h.waiting.Load() > 0 {
 		select {
 		case h.room <- struct{}{}:
@@ -256,9 +309,11 @@ func (q *Queue) TryNext() (*media.Packet, bool) {
 		q.mu.Unlock()
 		return nil, false
 	}
-	p := q.take()
+	p, room := q.take()
 	q.mu.Unlock()
-	q.taken()
+	if room {
+		q.room()
+	}
 	return p, true
 }
 
@@ -276,12 +331,15 @@ func (q *Queue) NextUntil(ctx context.Context, deadline time.Time) (p *media.Pac
 	for {
 		q.mu.Lock()
 		if q.n > 0 {
-			p := q.take()
+			p, room := q.take()
 			q.mu.Unlock()
-			q.taken()
+			if room {
+				q.room()
+			}
 			return p, true, false
 		}
 		closed := q.closed
+		q.sleeping = !closed
 		q.mu.Unlock()
 		if closed {
 			return nil, false, false
@@ -328,11 +386,10 @@ func (q *Queue) Stats() Stats {
 func (q *Queue) close() {
 	q.mu.Lock()
 	q.closed = true
+	q.sleeping = false
 	q.mu.Unlock()
-	select {
-	case q.notify <- struct{}{}:
-	default:
-	}
+	q.wake()
+	q.room() // a closed queue is waited for no more
 }
 
 // Hub distributes packets to every registered queue.
@@ -341,7 +398,12 @@ type Hub struct {
 	queues []*Queue
 	closed bool
 
-	// WaitRoom's: sinks signal room when they take a packet while it waits.
+	// batch: a sleeping sink is woken once its queue holds this many
+	// packets (1: at once). Set before the first Publish.
+	batch int
+
+	// WaitRoom's: a sink signals room when its queue comes down to its
+	// low-water mark while WaitRoom waits.
 	waitMu  sync.Mutex
 	waiting atomic.Int32
 	room    chan struct{}
@@ -349,7 +411,27 @@ type Hub struct {
 }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{room: make(chan struct{}, 1)} }
+func NewHub() *Hub { return &Hub{room: make(chan struct{}, 1), batch: 1} }
+
+// Batch is for a hub fed by a source that waits for room (WaitRoom: a
+// file read as fast as possible), never a live one: a sink that sleeps on
+// an empty queue is woken once n packets are queued for it, when WaitRoom
+// is about to wait, or at Flush or Close, so it takes a burst per wake-up
+// instead of one packet each. Call it before the first Publish.
+func (h *Hub) Batch(n int) { h.batch = max(n, 1) }
+
+// Flush wakes every sink that sleeps while packets are queued for it
+// (see Batch).
+func (h *Hub) Flush() {
+	if h.batch <= 1 {
+		return
+	}
+	h.mu.RLock()
+	for _, q := range h.queues {
+		q.flush()
+	}
+	h.mu.RUnlock()
+}
 
 // Add registers a sink. A sink added late starts with the next packet; it
 // should SkipToKeyframe (or wait for one) before using it.
@@ -405,51 +487,83 @@ func (h *Hub) Close() {
 }
 
 // LosslessHighWater is how much a lossless queue may hold before WaitRoom
-// waits for its sink.
-const LosslessHighWater = 8 << 20
+// waits for its sink, and LosslessLowWater how little it holds when the
+// source resumes.
+const (
+	LosslessHighWater = 8 << 20
+	LosslessLowWater  = LosslessHighWater / 2
+)
 
-// congested reports whether the queue is past half its budget (a lossless
-// one: past LosslessHighWater) while its sink is draining it or starting.
-// wake is when a congested queue stops counting if its sink takes nothing.
-func (q *Queue) congested(now int64) (full bool, wake int64) {
-	last := q.lastTake.Load()
-	wake = last + int64(q.policy.Stall)
-	if now >= wake {
-		return false, 0 // stalled, or connecting for too long: not waited for
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed {
-		return false, 0
-	}
+// high reports whether the queue is past half its budget (a lossless one:
+// past LosslessHighWater); q.mu is held.
+func (q *Queue) high() bool {
 	if q.policy.Lossless {
-		return q.bytes > LosslessHighWater, wake
+		return q.bytes > LosslessHighWater
 	}
 	return (q.policy.MaxBytes > 0 && q.bytes > q.policy.MaxBytes/2) ||
-		(q.policy.MaxDuration > 0 && q.duration() > q.policy.MaxDuration/2), wake
+		(q.policy.MaxDuration > 0 && q.duration() > q.policy.MaxDuration/2)
+}
+
+// low reports whether the queue is down to a quarter of its budget (a
+// lossless one: LosslessLowWater); q.mu is held.
+func (q *Queue) low() bool {
+	if q.policy.Lossless {
+		return q.bytes <= LosslessLowWater
+	}
+	return (q.policy.MaxBytes <= 0 || q.bytes <= q.policy.MaxBytes/4) &&
+		(q.policy.MaxDuration <= 0 || q.duration() <= q.policy.MaxDuration/4)
+}
+
+// congested reports whether the queue is high while its sink is draining
+// it or starting; h.waitMu is held. A sink is draining while its take
+// count moves between looks, starting for Policy.Stall after the queue was
+// made; one whose count stays still for Policy.Stall is not waited for.
+// wake is when a congested queue stops counting if its sink takes nothing.
+func (q *Queue) congested(now *int64) (full bool, wake int64) {
+	q.mu.Lock()
+	full = !q.closed && q.high()
+	takes := q.takes
+	q.mu.Unlock()
+	if !full {
+		return false, 0
+	}
+	if *now == 0 {
+		*now = time.Now().UnixNano()
+	}
+	if takes != q.seenTakes {
+		q.seenTakes, q.seenAt = takes, *now
+	}
+	wake = q.seenAt + int64(q.policy.Stall)
+	if *now >= wake {
+		return false, 0 // stalled, or connecting for too long: not waited for
+	}
+	return true, wake
 }
 
 // WaitRoom gives backpressure to a source that can wait (a file read as
 // fast as possible): it blocks while any queue whose sink is draining (or
 // was just added and is starting: from the first packet on) holds more
-// than half its budget, so a fast source slows to its slowest live sink
-// instead of making it shed GOPs. A sink that takes nothing for its
-// Policy.Stall is not waited for. A live source never calls it: a camera
-// cannot wait, and one sink must never delay another. It wakes when a sink
-// takes a packet, not by polling.
+// than half its budget, until that queue is down to a quarter, so a fast
+// source slows to its slowest live sink instead of making it shed GOPs,
+// and resumes for a burst, not packet by packet. A sink that takes nothing
+// for its Policy.Stall is not waited for. A live source never calls it: a
+// camera cannot wait, and one sink must never delay another. It wakes when
+// a sink drains its queue to the low-water mark, not by polling, and reads
+// the clock only when it is about to wait.
 func (h *Hub) WaitRoom(ctx context.Context) error {
 	h.waitMu.Lock()
 	defer h.waitMu.Unlock()
+	flushed := false
 	for {
 		// Announce the wait before looking, so that a take between the
 		// look and the select still signals.
 		h.waiting.Add(1)
-		now := time.Now().UnixNano()
+		var now int64
 		full := false
 		var wake int64
 		h.mu.RLock()
 		for _, q := range h.queues {
-			if f, w := q.congested(now); f {
+			if f, w := q.congested(&now); f {
 				if !full || w < wake {
 					wake = w
 				}
@@ -460,6 +574,12 @@ func (h *Hub) WaitRoom(ctx context.Context) error {
 		if !full {
 			h.waiting.Add(-1)
 			return nil
+		}
+		if !flushed {
+			// What was held back for a batch goes to its sinks before the
+			// source waits on them.
+			h.Flush()
+			flushed = true
 		}
 		d := time.Duration(wake - now)
 		if h.timer == nil {

@@ -250,3 +250,162 @@ func BenchmarkWaitRoomUncongested(b *testing.B) {
 		q.Next(ctx)
 	}
 }
+
+// A source held back by WaitRoom resumes only once the queue it waited on
+// is down to a quarter of its budget (hysteresis): it then publishes a
+// burst, instead of being woken for every packet the sink takes.
+func TestWaitRoomHysteresis(t *testing.T) {
+	h := NewHub()
+	pol := Policy{MaxDuration: 4 * time.Second}
+	q := h.Add("dest", pol)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			p, ok := q.Next(ctx)
+			if !ok {
+				return
+			}
+			p.Release()
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	blocks := 0
+	const gops = 20
+	for g := 0; g < gops; g++ {
+		for _, p := range gop(time.Duration(g)*time.Second, 30, 100) {
+			high := q.Stats().Duration > pol.MaxDuration/2
+			if err := h.WaitRoom(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if high {
+				blocks++
+				if d := q.Stats().Duration; d > pol.MaxDuration/4 {
+					t.Fatalf("WaitRoom let the source go on with %v queued, want at most %v (the low-water mark)", d, pol.MaxDuration/4)
+				}
+			}
+			h.Publish(p)
+		}
+	}
+	h.Close()
+	<-done
+	// 20 s of media, one wait per second of it at most (high 2 s, low 1 s).
+	if blocks == 0 || blocks > gops {
+		t.Fatalf("the source waited %d times for %d s of media, want 1 to %d", blocks, gops, gops)
+	}
+	if st := q.Stats(); st.DroppedVideo+st.DroppedAudio != 0 {
+		t.Fatalf("dropped %d video %d audio: back-pressure did not hold", st.DroppedVideo, st.DroppedAudio)
+	}
+}
+
+// sleeping reports whether q's sink waits on an empty queue.
+func sleeping(q *Queue) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.sleeping
+}
+
+func waitAsleep(t *testing.T, q *Queue) {
+	t.Helper()
+	for i := 0; !sleeping(q); i++ {
+		if i > 5000 {
+			t.Fatal("the sink never went to sleep on its empty queue")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A sink is woken only when it sleeps on an empty queue: packets queued
+// while it works cost no wake-up, and it takes them all before sleeping.
+func TestWakeOnlyAnEmptyQueuesSink(t *testing.T) {
+	h := NewHub()
+	q := h.Add("rec", Policy{Lossless: true})
+	ps := gop(0, 50, 10)
+	for _, p := range ps {
+		h.Publish(p)
+	}
+	got := make(chan int)
+	go func() {
+		n := 0
+		for {
+			if _, ok := q.Next(context.Background()); !ok {
+				got <- n
+				return
+			}
+			n++
+		}
+	}()
+	waitAsleep(t, q)
+	if w := q.Stats().Wakeups; w != 0 {
+		t.Fatalf("%d wake-ups for packets queued before the sink waited", w)
+	}
+	h.Publish(&media.Packet{Kind: media.Audio, Data: make([]byte, 10)})
+	waitAsleep(t, q)
+	if w := q.Stats().Wakeups; w != 1 {
+		t.Fatalf("%d wake-ups for one packet to a sleeping sink, want 1", w)
+	}
+	h.Close()
+	if n := <-got; n != len(ps)+1 {
+		t.Fatalf("the sink got %d packets, want %d", n, len(ps)+1)
+	}
+}
+
+// With Batch, a sink that keeps up is woken once per burst; WaitRoom hands
+// over what is held before it waits (no dead-lock on a batch larger than
+// the queue's budget) and Close hands over the tail.
+func TestBatchWakesPerBurst(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		pol   Policy
+		batch int
+	}{
+		{"lossless", Policy{Lossless: true}, 16},
+		{"batch over the budget", Policy{MaxDuration: time.Second}, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := NewHub()
+			h.Batch(tc.batch)
+			q := h.Add("s", tc.pol)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			got := make(chan int)
+			go func() {
+				n := 0
+				for {
+					p, ok := q.Next(ctx)
+					if !ok {
+						got <- n
+						return
+					}
+					p.Release()
+					n++
+				}
+			}()
+			var ps []*media.Packet
+			for g := 0; g < 10; g++ {
+				ps = append(ps, gop(time.Duration(g)*time.Second, 30, 100)...)
+			}
+			ps = ps[:len(ps)-3] // a tail shorter than a batch
+			for _, p := range ps {
+				if err := h.WaitRoom(ctx); err != nil {
+					t.Fatalf("WaitRoom: %v (packets held for a batch while the source waited)", err)
+				}
+				h.Publish(p)
+			}
+			h.Close()
+			if n := <-got; n != len(ps) {
+				t.Fatalf("the sink got %d of %d packets", n, len(ps))
+			}
+			st := q.Stats()
+			if st.DroppedVideo+st.DroppedAudio != 0 {
+				t.Fatalf("dropped %d video %d audio", st.DroppedVideo, st.DroppedAudio)
+			}
+			if max := uint64(len(ps)/min(tc.batch, 30) + 2); st.Wakeups > max {
+				t.Fatalf("%d wake-ups for %d packets, want at most %d", st.Wakeups, len(ps), max)
+			}
+			t.Logf("%d packets, %d wake-ups", len(ps), st.Wakeups)
+		})
+	}
+}
