@@ -179,6 +179,7 @@ func BenchmarkPublisherChain(b *testing.B) {
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}
+	b.ReportMetric(float64(p.Stats().Writes)/float64(2*b.N), "writes/AU")
 	if st := q.Stats(); st.DroppedVideo+st.DroppedAudio > 0 {
 		b.Logf("dropped %d video %d audio (back-pressure did not hold)", st.DroppedVideo, st.DroppedAudio)
 	}

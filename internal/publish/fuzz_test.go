@@ -280,6 +280,14 @@ func FuzzFLVTag(f *testing.F) {
 				t.Fatal(err)
 			}
 			sent = append(sent, sentTag{p, ts})
+			if len(sent)%(1+int(chunk)%5) == 0 { // batches of 1 to 5 tags
+				if err := s.cw.send(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := s.cw.send(); err != nil {
+			t.Fatal(err)
 		}
 		r := specReader{b: out.Bytes(), size: s.cw.size}
 		var lastV, lastA uint32

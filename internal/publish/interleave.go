@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/livecap/livecap/internal/fanout"
@@ -32,12 +33,11 @@ type interleaver struct {
 	closed bool
 
 	t0     time.Time
+	now    time.Time // the time next last read: ready's
 	seen   [2]bool
 	last   [2]time.Duration // highest DTS pulled, per track
 	seenAt [2]time.Time     // when each track last brought a packet
-	lags   [2][ilLagPackets]time.Duration
-	nlag   [2]int
-	lag    [2]time.Duration // median of lags
+	lags   [2]lagWindow
 }
 
 // ilLagPackets: about one second of either track.
@@ -85,23 +85,40 @@ func (il *interleaver) push(p *media.Packet, now time.Time) {
 	}
 	il.seen[k] = true
 	il.seenAt[k] = now
-	il.lags[k][il.nlag[k]%ilLagPackets] = now.Sub(il.t0) - p.DTS
-	il.nlag[k]++
-	il.lag[k] = medianLag(il.lags[k][:min(il.nlag[k], ilLagPackets)])
+	il.lags[k].add(now.Sub(il.t0) - p.DTS)
 }
 
-// medianLag is the median of track k's recent arrival-minus-DTS: the
-// median, not the highest, so that one late packet (scheduling jitter)
-// does not delay the other track by its lateness.
-func medianLag(l []time.Duration) time.Duration {
-	var s [ilLagPackets]time.Duration
-	n := copy(s[:], l)
-	for i := 1; i < n; i++ { // insertion sort: 32 values at most
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
+// lagWindow is a track's last ilLagPackets arrival-minus-DTS lags, kept
+// sorted as well, so that their median costs one insertion per packet
+// instead of a sort.
+type lagWindow struct {
+	ring   [ilLagPackets]time.Duration // by arrival
+	sorted [ilLagPackets]time.Duration // the same values, ascending
+	n      int                         // lags added in all
+}
+
+func (w *lagWindow) add(v time.Duration) {
+	m := min(w.n, ilLagPackets)
+	slot := w.n % ilLagPackets
+	if w.n >= ilLagPackets {
+		// Take the oldest value out.
+		old := w.ring[slot]
+		i, _ := slices.BinarySearch(w.sorted[:m], old)
+		copy(w.sorted[i:m-1], w.sorted[i+1:m])
+		m--
 	}
-	return s[n/2]
+	w.ring[slot] = v
+	j, _ := slices.BinarySearch(w.sorted[:m], v)
+	copy(w.sorted[j+1:m+1], w.sorted[j:m])
+	w.sorted[j] = v
+	w.n++
+}
+
+// median is the median of the window (0 when empty): the median, not the
+// highest, so that one late packet (scheduling jitter) does not delay the
+// other track by its lateness.
+func (w *lagWindow) median() time.Duration {
+	return w.sorted[min(w.n, ilLagPackets)/2]
 }
 
 // due is when the head of track k may go out if nothing else arrives,
@@ -121,7 +138,7 @@ func (il *interleaver) due(k int, now time.Time) (time.Time, bool) {
 	at := e.at.Add(il.window)
 	if il.seen[j] {
 		// When track j's packet of this instant would arrive at its lag.
-		if t := il.t0.Add(e.p.DTS + il.lag[j]); t.Before(at) {
+		if t := il.t0.Add(e.p.DTS + il.lags[j].median()); t.Before(at) {
 			at = t
 		}
 	}
@@ -158,6 +175,7 @@ func (il *interleaver) next(ctx context.Context) (*media.Packet, bool) {
 	}
 	for {
 		now := time.Now()
+		il.now = now
 		// Take what is queued until both tracks have a candidate.
 		for il.pend[0].len() == 0 || il.pend[1].len() == 0 {
 			p, ok := il.q.TryNext()
@@ -182,7 +200,8 @@ func (il *interleaver) next(ctx context.Context) (*media.Packet, bool) {
 			p, ok, timedOut := il.q.NextUntil(ctx, deadline)
 			switch {
 			case ok:
-				il.push(p, time.Now())
+				il.now = time.Now()
+				il.push(p, il.now)
 			case timedOut:
 			case ctx.Err() != nil:
 				return nil, false
@@ -200,7 +219,42 @@ func (il *interleaver) next(ctx context.Context) (*media.Packet, bool) {
 				il.closed = true
 				continue
 			}
-			il.push(p, time.Now())
+			il.now = time.Now()
+			il.push(p, il.now)
 		}
 	}
+}
+
+// ready returns the next packet only if it may go out now without
+// waiting for anything that is not queued yet (the rest of a batch after
+// next). It reads no clock: now is next's last reading, which can only
+// make it less ready.
+func (il *interleaver) ready() (*media.Packet, bool) {
+	if il.window < 0 || !il.both {
+		if n := il.pend[0].len() + il.pend[1].len(); n > 0 {
+			return il.pop(), true
+		}
+		return il.q.TryNext()
+	}
+	for il.pend[0].len() == 0 || il.pend[1].len() == 0 {
+		p, ok := il.q.TryNext()
+		if !ok {
+			break
+		}
+		il.push(p, il.now)
+	}
+	nv, na := il.pend[0].len(), il.pend[1].len()
+	switch {
+	case nv > 0 && na > 0, il.closed && nv+na > 0:
+		return il.pop(), true
+	case nv+na > 0:
+		k := 0
+		if na > 0 {
+			k = 1
+		}
+		if _, ok := il.due(k, il.now); ok {
+			return il.pop(), true
+		}
+	}
+	return nil, false
 }

@@ -105,6 +105,23 @@ func (h *latencyHist) Record(d time.Duration) {
 	}
 }
 
+// RecordN adds n measurements of the same duration d.
+func (h *latencyHist) RecordN(d time.Duration, n uint64) {
+	if n == 0 {
+		return
+	}
+	if d < 0 {
+		d = 0
+	}
+	h.counts[bucket(d)].Add(n)
+	for {
+		m := h.max.Load()
+		if int64(d) <= m || h.max.CompareAndSwap(m, int64(d)) {
+			return
+		}
+	}
+}
+
 // Snapshot computes the summary. Counters are read one by one, so a
 // snapshot taken while packets are recorded may miss the newest: Count is
 // the sum of what was read, which keeps the percentiles consistent with it.

@@ -167,6 +167,10 @@ type Stats struct {
 	Reconnects int           // successful connections after the first
 	LastError  string        // redacted
 	Queue      fanout.Stats  // includes what the queue dropped
+	// Writes counts the writes of media to the connection: one system
+	// call each on RTMP over TCP, which sends the access units already
+	// queued together (fewer writes than packets while a backlog drains).
+	Writes uint64
 
 	// Latency of the packets sent (all connections), from the encoder
 	// handing a packet to Go (Packet.Encoded) to its last byte written to
@@ -201,6 +205,12 @@ type session interface {
 	// sent is the payload bytes written on this connection.
 	sent() uint64
 	close()
+}
+
+// batcher is a session that sends several packets with one system call
+// (RTMP: one writev). sent[i] says whether ps[i] went out, as write's sent.
+type batcher interface {
+	writeBatch(ps []*media.Packet, sent []bool) error
 }
 
 type connector interface {

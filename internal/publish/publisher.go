@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/livecap/livecap/internal/fanout"
+	"github.com/livecap/livecap/internal/media"
 	"github.com/livecap/livecap/internal/meter"
 )
 
@@ -78,6 +80,11 @@ type publisher struct {
 
 	// Written by the streaming goroutine, read by Stats: atomic inside.
 	latency, writeLatency latencyHist
+	writes                atomic.Uint64
+
+	// stream's, reused: a batch of packets and what was sent of it.
+	batch []*media.Packet
+	sent  [batchPackets]bool
 
 	wake      chan struct{} // Reconnect: cut the backoff wait short (reconnect.go)
 	liveAgain chan struct{} // stream tells watchDrops the destination is live
@@ -119,6 +126,7 @@ func (p *publisher) Stats() Stats {
 		ls := *p.linkPrev
 		s.Link = &ls
 	}
+	s.Writes = p.writes.Load()
 	s.Latency = p.latency.Snapshot()
 	s.WriteLatency = p.writeLatency.Snapshot()
 	return s
@@ -339,33 +347,72 @@ func (p *publisher) stream(ctx context.Context, il *interleaver, s session) (err
 		p.o.Keyframes.RequestKeyframe(0)
 	}
 	clk := p.o.Clock
+	bw, _ := s.(batcher)
 	for {
 		pk, ok := il.next(ctx)
 		if !ok {
 			return nil
 		}
+		batch := append(p.batch[:0], pk)
+		if bw != nil {
+			// What is already queued and due goes out with it, in one
+			// system call; nothing waits for more.
+			n := len(pk.Data)
+			for len(batch) < batchPackets && n < batchBytes {
+				pk, ok := il.ready()
+				if !ok {
+					break
+				}
+				batch = append(batch, pk)
+				n += len(pk.Data)
+			}
+		}
+		p.batch = batch
 		var t0 time.Duration
 		if clk != nil {
 			t0 = clk.Now()
 		}
-		sent, err := s.write(pk)
-		encoded := pk.Encoded
+		var err error
+		sent := p.sent[:len(batch)]
+		if bw != nil {
+			err = bw.writeBatch(batch, sent)
+		} else {
+			sent[0], err = s.write(batch[0])
+		}
+		p.writes.Add(1)
+		if err == nil && clk != nil {
+			t1 := clk.Now()
+			k := 0
+			for i, pk := range batch {
+				if sent[i] {
+					p.latency.Record(t1 - pk.Encoded)
+					k++
+				}
+			}
+			p.writeLatency.RecordN(t1-t0, uint64(k))
+		}
 		// Every session copies what it sends (RTMP chunks, TS packets)
-		// before write returns: the packet is read no more.
-		pk.Release()
+		// before write returns: the packets are read no more.
+		for i, pk := range batch {
+			pk.Release()
+			batch[i] = nil
+		}
 		if err != nil {
 			p.mu.Lock()
 			p.lastErr = p.d.scrub(err.Error())
 			p.mu.Unlock()
 			return err
 		}
-		if sent && clk != nil {
-			t1 := clk.Now()
-			p.latency.Record(t1 - encoded)
-			p.writeLatency.Record(t1 - t0)
-		}
 	}
 }
+
+// A batch (see batcher) is at most batchPackets packets, and stops
+// growing once it holds batchBytes of payload: a bounded writev, and a
+// bounded amount taken out of the queue's sight.
+const (
+	batchPackets = 64
+	batchBytes   = 256 << 10
+)
 
 // Cleanup releases libsrt; call it once before the process exits, after
 // every publisher has returned.

@@ -72,6 +72,10 @@ type rtmpSession struct {
 
 	tl  flvTimeline
 	hdr [flvVideoHeaderLen]byte
+	// deadline is the write deadline armed on conn (armDeadline).
+	deadline time.Time
+	one      [1]*media.Packet // write's batch
+	oneSent  [1]bool
 }
 
 func (c *rtmpConnector) dial(ctx context.Context) (tcp, conn net.Conn, err error) {
@@ -263,6 +267,15 @@ func (s *rtmpSession) close() {
 
 // write sends one packet as an FLV tag on this connection's timeline.
 func (s *rtmpSession) write(p *media.Packet) (bool, error) {
+	s.one[0] = p
+	err := s.writeBatch(s.one[:], s.oneSent[:])
+	s.one[0] = nil
+	return s.oneSent[0] && err == nil, err
+}
+
+// writeBatch sends packets already queued as FLV tags with one writev;
+// sent[i] says whether ps[i] went out (see flvTimeline.stamp).
+func (s *rtmpSession) writeBatch(ps []*media.Packet, sent []bool) error {
 	select {
 	case <-s.dead:
 		s.broken.Store(true)
@@ -270,45 +283,64 @@ func (s *rtmpSession) write(p *media.Packet) (bool, error) {
 		if err := s.readErr; err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 			msg = s.d.scrub(err.Error())
 		}
-		return false, fmt.Errorf("rtmp %s: %s", s.d.hostPort(), msg)
+		return fmt.Errorf("rtmp %s: %s", s.d.hostPort(), msg)
 	default:
 	}
-	if n := len(p.Data) + flvVideoHeaderLen; n > rtmpMaxMessage && p.Kind == media.Video {
-		s.o.Log.Warn().Str("destination", s.d.Redacted()).Int("bytes", len(p.Data)).
-			Msg("access unit over RTMP's 16 MiB message limit: dropped, video resumes at the next keyframe")
+	for i, p := range ps {
+		if n := len(p.Data) + flvVideoHeaderLen; n > rtmpMaxMessage && p.Kind == media.Video {
+			s.o.Log.Warn().Str("destination", s.d.Redacted()).Int("bytes", len(p.Data)).
+				Msg("access unit over RTMP's 16 MiB message limit: dropped, video resumes at the next keyframe")
+		}
+		ts, ok := s.tl.stamp(p)
+		sent[i] = ok
+		if !ok {
+			continue
+		}
+		if err := s.tag(p, ts); err != nil {
+			return s.writeErr(err)
+		}
 	}
-	ts, ok := s.tl.stamp(p)
-	if !ok {
-		return false, nil
+	if !s.cw.pending() {
+		return nil
 	}
-	// One deadline per packet: a peer that stops reading is detected
-	// after WriteTimeout, and the connection recycled.
-	_ = s.conn.SetWriteDeadline(time.Now().Add(s.o.WriteTimeout))
 	select {
 	case t := <-s.pings:
 		var b [6]byte
 		binary.BigEndian.PutUint16(b[:], 7) // PingResponse
 		binary.BigEndian.PutUint32(b[2:], t)
-		if err := s.cw.message(csidControl, msgUserCtrl, 0, 0, nil, b[:]); err != nil {
-			return false, s.writeErr(err)
+		if err := s.cw.add(csidControl, msgUserCtrl, 0, 0, nil, b[:]); err != nil {
+			return s.writeErr(err)
 		}
 	default:
 	}
-	if err := s.tag(p, ts); err != nil {
-		return false, s.writeErr(err)
+	s.armDeadline()
+	if err := s.cw.send(); err != nil {
+		return s.writeErr(err)
 	}
-	if err := s.flush(); err != nil {
-		return false, err
-	}
-	return true, nil
+	return s.flush()
 }
 
-// tag writes one media packet as an FLV tag message at RTMP time ts.
+// armDeadline bounds the write about to start: a peer that stops reading
+// is detected after WriteTimeout (to WriteTimeout + 1/8), and the
+// connection recycled. The deadline is re-armed only when less than
+// WriteTimeout is left, about every WriteTimeout/8, not per write: each
+// SetWriteDeadline re-arms a runtime timer.
+func (s *rtmpSession) armDeadline() {
+	now := time.Now()
+	if s.deadline.Sub(now) >= s.o.WriteTimeout {
+		return
+	}
+	s.deadline = now.Add(s.o.WriteTimeout + s.o.WriteTimeout/8)
+	_ = s.conn.SetWriteDeadline(s.deadline)
+}
+
+// tag adds one media packet as an FLV tag message at RTMP time ts to the
+// chunk writer's batch.
 func (s *rtmpSession) tag(p *media.Packet, ts uint32) error {
 	if p.Kind == media.Video {
 		flvVideoHeader(s.hdr[:], p.Key, flvAVCNALU, compositionTime(p))
-		return s.cw.message(csidVideo, msgVideo, ts, s.msid, s.hdr[:], p.Data)
+		return s.cw.add(csidVideo, msgVideo, ts, s.msid, s.hdr[:], p.Data)
 	}
 	flvAudioHeader(s.hdr[:flvAudioHeaderLen], flvAACRaw)
-	return s.cw.message(csidAudio, msgAudio, ts, s.msid, s.hdr[:flvAudioHeaderLen], p.Data)
+	return s.cw.add(csidAudio, msgAudio, ts, s.msid, s.hdr[:flvAudioHeaderLen], p.Data)
 }

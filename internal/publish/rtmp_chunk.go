@@ -77,23 +77,27 @@ func eofText(err error) error {
 }
 
 // chunkWriter splits messages into RTMP chunks: a type 0 header on the
-// first chunk (simple and always correct), type 3 on the rest. On a plain
-// TCP connection a message goes out as one writev: the chunk headers from
-// hdr, the FLV tag header and the payload slices from the caller's memory
-// (a packet's Data is never copied). w is the connection, or a bufio.Writer
-// over a TLS connection (which copies into records anyway).
+// first chunk (simple and always correct), type 3 on the rest. Messages are
+// added to a batch that send writes with one writev on a plain TCP
+// connection: the chunk headers and the FLV tag header from hdr, the
+// payload slices from the caller's memory (a packet's Data is never
+// copied), so several access units already queued cost one system call. w
+// is the connection, or a bufio.Writer over a TLS connection (which copies
+// into records anyway).
 type chunkWriter struct {
 	w    io.Writer
 	size int
-	hdr  []byte      // headers of one message, reused
-	iov  net.Buffers // slices of one message, reused
+	hdr  []byte      // header bytes of the pending messages, reused
+	iov  net.Buffers // slices of the pending messages, reused
 	out  net.Buffers // what WriteTo consumes: a field, so it does not escape
 	n    uint64      // bytes written
 }
 
-// chunkPlan fills c.iov with the chunks of one message whose body is head
-// followed by body.
-func (c *chunkWriter) plan(csid int, typ byte, ts uint32, msid uint32, head, body []byte) error {
+// add appends one message whose body is head followed by body to the
+// batch. head (a tag header: a few bytes) is copied after the chunk
+// header, so it costs no slice of its own; body is referenced until send
+// returns.
+func (c *chunkWriter) add(csid int, typ byte, ts uint32, msid uint32, head, body []byte) error {
 	n := len(head) + len(body)
 	if n > rtmpMaxMessage {
 		// The length field is 24 bits: a longer message would desync the
@@ -105,60 +109,85 @@ func (c *chunkWriter) plan(csid int, typ byte, ts uint32, msid uint32, head, bod
 	if n > c.size {
 		chunks = (n + c.size - 1) / c.size
 	}
-	need := 16 + 5*chunks
-	if cap(c.hdr) < need {
-		c.hdr = make([]byte, 0, need+need/2)
+	if need := 16 + len(head) + 5*chunks; cap(c.hdr)-len(c.hdr) < need {
+		// A new array: the pending slices keep the old one alive until
+		// sent, and the batches after this one reuse the new one.
+		c.hdr = make([]byte, 0, max(2*cap(c.hdr), 2*need, 512))
 	}
-	if cap(c.iov) < 3*chunks+1 {
-		c.iov = make(net.Buffers, 0, 3*chunks+8)
+	if need := 2*chunks + 1; cap(c.iov)-len(c.iov) < need {
+		iov := make(net.Buffers, len(c.iov), 2*cap(c.iov)+need+8)
+		copy(iov, c.iov)
+		c.iov = iov
 	}
-	h := c.hdr[:0]
+	h, iov := c.hdr, c.iov
 	t := ts
 	if ext {
 		t = 0xFFFFFF
 	}
+	start := len(h)
 	h = append(h, byte(csid), byte(t>>16), byte(t>>8), byte(t), byte(n>>16), byte(n>>8), byte(n), typ) // fmt 0
 	h = binary.LittleEndian.AppendUint32(h, msid)
 	if ext {
 		h = binary.BigEndian.AppendUint32(h, ts)
 	}
-	iov := append(c.iov[:0], h)
-	left := c.size
-	for _, part := range [2][]byte{head, body} {
-		for len(part) > 0 {
-			if left == 0 {
-				// Continuation header: type 3, repeating the extended
-				// timestamp as nginx and FFmpeg expect.
-				s := len(h)
-				h = append(h, 0xC0|byte(csid))
-				if ext {
-					h = binary.BigEndian.AppendUint32(h, ts)
-				}
-				iov = append(iov, h[s:])
-				left = c.size
-			}
-			k := min(left, len(part))
-			iov = append(iov, part[:k])
-			part = part[k:]
-			left -= k
+	// cont appends a continuation header: type 3, repeating the extended
+	// timestamp as nginx and FFmpeg expect.
+	cont := func(h []byte) []byte {
+		h = append(h, 0xC0|byte(csid))
+		if ext {
+			h = binary.BigEndian.AppendUint32(h, ts)
 		}
+		return h
+	}
+	left := c.size
+	for len(head) > 0 {
+		if left == 0 {
+			h = cont(h)
+			left = c.size
+		}
+		k := min(left, len(head))
+		h = append(h, head[:k]...)
+		head, left = head[k:], left-k
+	}
+	iov = append(iov, h[start:])
+	for len(body) > 0 {
+		if left == 0 {
+			s := len(h)
+			h = cont(h)
+			iov = append(iov, h[s:])
+			left = c.size
+		}
+		k := min(left, len(body))
+		iov = append(iov, body[:k])
+		body, left = body[k:], left-k
 	}
 	c.hdr, c.iov = h, iov
 	return nil
 }
 
-// message writes one message (head then body) to the connection.
-func (c *chunkWriter) message(csid int, typ byte, ts uint32, msid uint32, head, body []byte) error {
-	if err := c.plan(csid, typ, ts, msid, head, body); err != nil {
-		return err
+// pending reports whether messages wait for send.
+func (c *chunkWriter) pending() bool { return len(c.iov) > 0 }
+
+// send writes the batch: one writev on plain TCP.
+func (c *chunkWriter) send() error {
+	if len(c.iov) == 0 {
+		return nil
 	}
 	c.out = c.iov // WriteTo consumes its receiver; c.iov keeps the array
 	n, err := c.out.WriteTo(c.w)
 	c.out = nil
 	c.n += uint64(n)
-	clear(c.iov[:cap(c.iov)]) // no reference to a payload outlives the write
-	c.iov = c.iov[:0]
+	clear(c.iov) // no reference to a payload outlives the write
+	c.iov, c.hdr = c.iov[:0], c.hdr[:0]
 	return err
+}
+
+// message writes one message (head then body) to the connection.
+func (c *chunkWriter) message(csid int, typ byte, ts uint32, msid uint32, head, body []byte) error {
+	if err := c.add(csid, typ, ts, msid, head, body); err != nil {
+		return err
+	}
+	return c.send()
 }
 
 // flush sends what a buffered writer holds (TLS); a no-op on plain TCP.
