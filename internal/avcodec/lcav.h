@@ -10,6 +10,7 @@
 #include <string.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/buffer.h>
 #include <libavutil/error.h>
 #include <libavutil/frame.h>
 #include <libavutil/log.h>
@@ -38,6 +39,9 @@
 	X(av_frame_free) \
 	X(av_frame_get_buffer) \
 	X(av_frame_make_writable) \
+	X(av_frame_unref) \
+	X(av_buffer_create) \
+	X(av_buffer_get_ref_count) \
 	X(av_channel_layout_default) \
 	X(av_channel_layout_copy) \
 	X(av_log_set_level) \
@@ -123,6 +127,46 @@ static inline int lc_video_send(AVCodecContext *c, AVFrame *f, int nv12,
 	f->pts = pts;
 	f->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 	return lc_avcodec_send_frame(c, f);
+}
+
+static void lc_nofree(void *opaque, uint8_t *data) {
+	(void)opaque;
+	(void)data;
+}
+
+// lc_video_send_inplace submits one I420 picture without copying it: the
+// frame's single buffer wraps the caller's planes (base..base+size, freed by
+// nobody), so libx264 reads the picture where the caller drew it and copies
+// it into its own frame inside x264_encoder_encode. libavcodec takes a
+// reference to the input and drops it once the encoder has consumed it,
+// which, with no packet pending (the caller drains after every send), is
+// before avcodec_send_frame returns. *held reports a reference that
+// survived the call anyway: the caller must then treat the memory as still
+// in use.
+static inline int lc_video_send_inplace(AVCodecContext *c, AVFrame *f,
+		uint8_t *base, int size,
+		uint8_t *p0, int s0, uint8_t *p1, int s1, uint8_t *p2, int s2,
+		int64_t pts, int key, int *held) {
+	*held = 0;
+	AVBufferRef *buf = lc_av_buffer_create(base, size, lc_nofree, NULL, AV_BUFFER_FLAG_READONLY);
+	if (!buf)
+		return AVERROR(ENOMEM);
+	f->buf[0] = buf;
+	f->format = c->pix_fmt;
+	f->width = c->width;
+	f->height = c->height;
+	f->data[0] = p0;
+	f->data[1] = p1;
+	f->data[2] = p2;
+	f->linesize[0] = s0;
+	f->linesize[1] = s1;
+	f->linesize[2] = s2;
+	f->pts = pts;
+	f->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+	int ret = lc_avcodec_send_frame(c, f);
+	*held = lc_av_buffer_get_ref_count(buf) > 1;
+	lc_av_frame_unref(f); // drops our reference; resets f for the next call
+	return ret;
 }
 
 #endif

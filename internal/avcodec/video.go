@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,13 +41,19 @@ var x264Presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast
 type VideoEncoder struct {
 	mu     sync.Mutex // serialises Encode, Flush and Close
 	ctx    *C.AVCodecContext
-	frame  *C.AVFrame
+	frame  *C.AVFrame // an I420 picture submitted in place (no buffer of its own)
+	copy   *C.AVFrame // NV12 pictures are de-interleaved into this one, allocated on first use
 	pkt    *C.AVPacket
 	out    encoder.Output
 	cfg    media.VideoConfig
 	frameD time.Duration // nominal frame interval, the packet Duration
 
 	forceKey atomic.Bool
+
+	// held pins input pictures that libavcodec kept a reference to past
+	// Encode (never expected; see lc_video_send_inplace): their memory must
+	// stay where it is, so it is never unpinned.
+	held runtime.Pinner
 
 	// pending maps encoder ticks back to the exact input PTS, in input
 	// order: there is no frame reordering (no B-frames), so packets leave
@@ -57,6 +64,8 @@ type VideoEncoder struct {
 	lastTick int64
 	started  bool
 	flushed  bool
+	// keptInput: libavcodec kept an input picture (see held).
+	keptInput bool
 }
 
 type ptsPair struct {
@@ -145,14 +154,12 @@ func OpenVideo(s encoder.VideoSettings, out encoder.Output) (*VideoEncoder, erro
 	e.cfg = media.VideoConfig{Width: s.Width, Height: s.Height, FPS: s.FPS, SPS: sps, PPS: pps, Bitrate: s.Bitrate}
 	e.frameD = time.Duration(math.Round(float64(time.Second) / float64(s.FPS)))
 
+	// No picture buffer: I420 frames are read in place (Encode), and
+	// the NV12 conversion buffer is allocated when the first NV12 frame
+	// comes. A 720p picture is 1.4 MB that a test source or a camera
+	// delivering I420 never needs twice.
 	if e.frame = C.lc_frame_alloc(); e.frame == nil {
 		return nil, errors.New("libavcodec video: out of memory allocating a frame")
-	}
-	e.frame.format = C.int(C.AV_PIX_FMT_YUV420P)
-	e.frame.width = c.width
-	e.frame.height = c.height
-	if ret := C.lc_frame_get_buffer(e.frame); ret < 0 {
-		return nil, avError("libavcodec video: allocating the picture", ret)
 	}
 	if e.pkt = C.lc_packet_alloc(); e.pkt == nil {
 		return nil, errors.New("libavcodec video: out of memory allocating a packet")
@@ -193,6 +200,9 @@ func (e *VideoEncoder) Encode(f *media.VideoFrame) error {
 	}
 	if e.flushed {
 		return errors.New("libx264: Encode after Flush")
+	}
+	if e.keptInput {
+		return errors.New("libx264: Encode after the encoder kept an input picture")
 	}
 	if f.Width != e.cfg.Width || f.Height != e.cfg.Height {
 		return fmt.Errorf("libx264: frame is %dx%d, the encoder was opened for %dx%d", f.Width, f.Height, e.cfg.Width, e.cfg.Height)
@@ -235,25 +245,69 @@ func (e *VideoEncoder) Encode(f *media.VideoFrame) error {
 	if e.forceKey.Swap(false) {
 		key = 1
 	}
-	var p2 *C.uint8_t
-	var s2 C.int
+	var ret C.int
 	if nv12 == 0 {
-		p2, s2 = (*C.uint8_t)(&f.Planes[2][0]), C.int(f.Strides[2])
+		ret = e.sendInPlace(f, tick, key)
+	} else {
+		ret = e.sendNV12(f, tick, key)
 	}
-	ret := C.lc_video_send(e.ctx, e.frame, C.int(nv12),
-		(*C.uint8_t)(&f.Planes[0][0]), C.int(f.Strides[0]),
-		(*C.uint8_t)(&f.Planes[1][0]), C.int(f.Strides[1]),
-		p2, s2, C.int64_t(tick), C.int(key))
 	if ret < 0 {
 		if key != 0 {
 			e.forceKey.Store(true) // the request still stands
 		}
 		return avError("libx264: sending a frame", ret)
 	}
+	if e.keptInput {
+		return errors.New("libx264: libavcodec kept a reference to the input picture after encoding it (not expected with a packet drained after each frame); stopping rather than encode a picture being redrawn")
+	}
 	e.started = true
 	e.lastPTS, e.lastTick = f.PTS, tick
 	e.push(ptsPair{tick, f.PTS})
 	return e.drain()
+}
+
+// sendInPlace submits an I420 frame without copying it (libx264 copies
+// it into its own picture during the call).
+func (e *VideoEncoder) sendInPlace(f *media.VideoFrame, tick int64, key int) C.int {
+	var held C.int
+	p0, p1, p2 := &f.Planes[0][0], &f.Planes[1][0], &f.Planes[2][0]
+	ret := C.lc_video_send_inplace(e.ctx, e.frame,
+		(*C.uint8_t)(p0), C.int(len(f.Planes[0])),
+		(*C.uint8_t)(p0), C.int(f.Strides[0]),
+		(*C.uint8_t)(p1), C.int(f.Strides[1]),
+		(*C.uint8_t)(p2), C.int(f.Strides[2]),
+		C.int64_t(tick), C.int(key), &held)
+	if held != 0 {
+		// C still points at these planes: keep them where they are
+		// forever and stop; carrying on would encode whatever the
+		// caller draws into them next.
+		e.held.Pin(p0)
+		e.held.Pin(p1)
+		e.held.Pin(p2)
+		e.keptInput = true
+	}
+	return ret
+}
+
+// sendNV12 de-interleaves an NV12 frame into the encoder's own I420
+// picture and submits that.
+func (e *VideoEncoder) sendNV12(f *media.VideoFrame, tick int64, key int) C.int {
+	if e.copy == nil {
+		if e.copy = C.lc_frame_alloc(); e.copy == nil {
+			return C.int(-C.ENOMEM)
+		}
+		e.copy.format = C.int(C.AV_PIX_FMT_YUV420P)
+		e.copy.width = e.ctx.width
+		e.copy.height = e.ctx.height
+		if ret := C.lc_frame_get_buffer(e.copy); ret < 0 {
+			C.lc_frame_free(&e.copy)
+			return ret
+		}
+	}
+	return C.lc_video_send(e.ctx, e.copy, 1,
+		(*C.uint8_t)(&f.Planes[0][0]), C.int(f.Strides[0]),
+		(*C.uint8_t)(&f.Planes[1][0]), C.int(f.Strides[1]),
+		nil, 0, C.int64_t(tick), C.int(key))
 }
 
 // checkPlane makes sure plane i holds rows×width bytes at its stride, so
@@ -354,6 +408,9 @@ func (e *VideoEncoder) Close() error {
 func (e *VideoEncoder) free() {
 	if e.frame != nil {
 		C.lc_frame_free(&e.frame)
+	}
+	if e.copy != nil {
+		C.lc_frame_free(&e.copy)
 	}
 	if e.pkt != nil {
 		C.lc_packet_free(&e.pkt)
