@@ -3,6 +3,7 @@
 // The run-time loading of libavutil and libavcodec (see lcav.h).
 
 #include <dlfcn.h>
+#include <sys/prctl.h>
 #include <libavutil/avutil.h>
 #include <libavcodec/version.h>
 #include "lcav.h"
@@ -38,4 +39,8 @@ int lc_load(char *err, size_t n) {
 	LC_AVUTIL_FUNCS(LC_RESOLVE_UTIL)
 	LC_AVCODEC_FUNCS(LC_RESOLVE_CODEC)
 	return 0;
+}
+
+int lc_decline_huge_pages(void) {
+	return prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 }

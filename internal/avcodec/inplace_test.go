@@ -3,8 +3,10 @@
 package avcodec
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,5 +68,18 @@ func TestInputPlanesFreeAfterEncode(t *testing.T) {
 func fill(b []byte, v byte) {
 	for i := range b {
 		b[i] = v
+	}
+}
+
+// Opening a video encoder turns transparent huge pages off for the
+// process (declineHugePages), as /proc/self/status shows.
+func TestVideoDeclinesHugePages(t *testing.T) {
+	openVideo(t, encoder.VideoSettings{Width: 320, Height: 240, FPS: 30, Bitrate: 500_000, KeyInterval: time.Second}, func(*media.Packet) {})
+	st, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(st), "THP_enabled:\t0\n") {
+		t.Errorf("huge pages still enabled after OpenVideo; /proc/self/status:\n%s", st)
 	}
 }

@@ -57,6 +57,10 @@ LC_AVUTIL_FUNCS(LC_DECLARE)
 // 0, or -1 with the reason in err.
 int lc_load(char *err, size_t n);
 
+// lc_decline_huge_pages turns transparent huge pages off for the process
+// (prctl PR_SET_THP_DISABLE); 0 or -1 with errno.
+int lc_decline_huge_pages(void);
+
 // cgo cannot call through a function pointer: these are what Go calls.
 static inline const AVCodec *lc_find_encoder(const char *name) { return lc_avcodec_find_encoder_by_name(name); }
 static inline AVCodecContext *lc_alloc_context(const AVCodec *c) { return lc_avcodec_alloc_context3(c); }

@@ -97,6 +97,7 @@ func OpenVideo(s encoder.VideoSettings, out encoder.Output) (*VideoEncoder, erro
 	if err != nil {
 		return nil, err
 	}
+	declineHugePages()
 	e := &VideoEncoder{out: out, pending: make([]ptsPair, 8)}
 	e.ctx = C.lc_alloc_context(codec)
 	if e.ctx == nil {
@@ -167,6 +168,18 @@ func OpenVideo(s encoder.VideoSettings, out encoder.Output) (*VideoEncoder, erro
 	ok = true
 	return e, nil
 }
+
+// declineHugePages turns transparent huge pages off for the process before
+// libx264 allocates its pictures. x264 rounds every buffer of 1.75 MB or
+// more up to 2 MB and asks for huge pages (madvise MADV_HUGEPAGE), so each
+// is resident whole from its first touch; with 4 KB pages only what x264
+// writes is. Whole job 720p30: anon RSS 37.2 -> 31.1 MB, with no
+// measurable CPU cost (BenchmarkEncodeVideo720p, 5 alternating runs of
+// 300 frames: median 3.48 s with huge pages off, 3.61 s on). It applies to
+// the whole process and is inherited by children; nothing else in livecap
+// asks for huge pages (Go does not). A kernel without the prctl (before
+// 3.15) keeps huge pages: that costs memory, not correctness.
+var declineHugePages = sync.OnceFunc(func() { C.lc_decline_huge_pages() })
 
 func checkVideoSettings(s encoder.VideoSettings) error {
 	switch {
