@@ -136,19 +136,24 @@ bench_nginx_stop() {
 }
 
 # bench_measure NAME RUN CMD... runs CMD under GNU time and appends
-# "cpu wall rss_mb" to $BENCH_TMP/NAME.results; its output goes to
-# $BENCH_TMP/NAME.RUN.log. A failing command aborts the benchmark.
+# "cpu wall rss_mb anon_mb file_mb" to $BENCH_TMP/NAME.results (the peak
+# RSS from GNU time, its anonymous and file-backed parts sampled by
+# scripts/bench/rsssplit.py); its output goes to $BENCH_TMP/NAME.RUN.log.
+# A failing command aborts the benchmark.
 bench_measure() {
 	local name="$1" run="$2"
 	shift 2
 	local tv="$BENCH_TMP/$name.$run.time" log="$BENCH_TMP/$name.$run.log"
 	# A side that hangs (seen once with gst-launch-1.0 on a loaded machine)
 	# ends the benchmark after $BENCH_TIMEOUT s instead of stalling it.
-	if ! /usr/bin/time -v -o "$tv" timeout -k 10 "${BENCH_TIMEOUT:-900}" "$@" >"$log" 2>&1; then
+	/usr/bin/time -v -o "$tv" timeout -k 10 "${BENCH_TIMEOUT:-900}" "$@" >"$log" 2>&1 &
+	local pid=$! split
+	split="$(python3 scripts/bench/rsssplit.py "$pid")"
+	if ! wait "$pid"; then
 		tail -n 20 "$log" >&2
 		bench_die "$name run $run failed or timed out: $* (log above)"
 	fi
-	python3 - "$tv" >>"$BENCH_TMP/$name.results" <<'EOF'
+	python3 - "$tv" "$split" >>"$BENCH_TMP/$name.results" <<'EOF'
 import re, sys
 t = open(sys.argv[1]).read()
 def num(label):
@@ -159,7 +164,7 @@ for part in wall.split(":"):
     secs = secs * 60 + float(part)
 cpu = num("User time (seconds)") + num("System time (seconds)")
 rss = num("Maximum resident set size (kbytes)") / 1024
-print(f"{cpu:.2f} {secs:.2f} {rss:.1f}")
+print(f"{cpu:.2f} {secs:.2f} {rss:.1f} {sys.argv[2]}")
 EOF
 }
 
@@ -206,19 +211,20 @@ med = {}
 for n in names:
     rows = [list(map(float, l.split())) for l in open(f"{tmp}/{n}.results") if l.strip()]
     med[n] = [statistics.median(c) for c in zip(*rows)] + [len(rows)]
-cols = ["CPU s (user+sys)", "wall s", "peak RSS MB"]
+cols = ["CPU s (user+sys)", "wall s", "peak RSS MB", "anon MB", "file MB"]
+k = len(cols)
 w = max(len(n) for n in names) + 14
 print(" " * w + "".join(f"{c:>18}" for c in cols) + f"{'runs':>6}")
 for n in names:
     m = med[n]
-    print(f"{n:<{w}}" + "".join(f"{v:>18.2f}" for v in m[:3]) + f"{int(m[3]):>6}")
+    print(f"{n:<{w}}" + "".join(f"{v:>18.2f}" for v in m[:k]) + f"{int(m[k]):>6}")
 for b in names[1:]:
     a, o = med[names[0]], med[b]
     label = "ratio " + names[0] + "/" + b
     if refused:
         print(f"{label:<{w}}  not reported: {refused}")
         continue
-    r = ["%.2f" % (x / y) if y else "-" for x, y in zip(a[:3], o[:3])]
+    r = ["%.2f" % (x / y) if y else "-" for x, y in zip(a[:k], o[:k])]
     print(f"{label:<{w}}" + "".join(f"{v:>18}" for v in r))
 EOF
 }
