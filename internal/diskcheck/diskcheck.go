@@ -4,6 +4,7 @@ package diskcheck
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -19,6 +20,17 @@ func Free(path string) (uint64, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(path, &st); err != nil {
 		return 0, fmt.Errorf("free space of %s: %w", path, err)
+	}
+	return uint64(st.Bavail) * uint64(st.Bsize), nil
+}
+
+// FreeOf is Free for the filesystem that holds the open file f (a
+// directory kept open by a recorder): no path to convert and look up, so
+// the recorder's check after every fragment allocates nothing.
+func FreeOf(f *os.File) (uint64, error) {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		return 0, fmt.Errorf("free space of %s: %w", f.Name(), err)
 	}
 	return uint64(st.Bavail) * uint64(st.Bsize), nil
 }

@@ -8,21 +8,97 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/livecap/livecap/internal/diskcheck"
 )
+
+// syncEvery is the least wall-clock time between two fragment syncs of a
+// recording. Live, fragments come a second apart and each is synced as
+// it is written. Read faster than real time (--input --fast), dozens of
+// fragments a second would each pay an fsync, and its writeback would run
+// in our process's context; there, a fragment written less than syncEvery
+// after the last sync is synced with the next one (or when its file
+// closes), so a power cut loses at most what was written in the last
+// half second of wall-clock time. A crash of the process alone loses
+// nothing written: the page cache outlives it.
+const syncEvery = 0
+
+// recDir is what the segment files of one recording share: the
+// directory (open, for the syncs after a new name and the free-space
+// watch), the pacing of fragment syncs and the writev scratch. One
+// recorder goroutine uses it.
+type recDir struct {
+	path     string
+	f        *os.File  // nil until open, or when the directory cannot be opened
+	lastSync time.Time // wall clock of the last fragment sync
+	vw       vecWriter
+	now      func() time.Time // tests; nil: time.Now
+	syncs    int              // fsyncs of segment files, for tests
+}
+
+func (d *recDir) clock() time.Time {
+	if d.now != nil {
+		return d.now()
+	}
+	return time.Now()
+}
+
+// syncFile syncs a segment file and counts it.
+func (d *recDir) syncFile(f *os.File) error {
+	d.syncs++
+	return f.Sync()
+}
+
+// open opens the directory; without it (a platform that refuses), each
+// sync opens it anew and the free-space watch asks by name.
+func (d *recDir) open() {
+	if d.f == nil {
+		d.f, _ = os.Open(d.path)
+	}
+}
+
+func (d *recDir) close() {
+	if d.f != nil {
+		d.f.Close()
+		d.f = nil
+	}
+}
+
+// sync makes the directory's entries durable.
+func (d *recDir) sync() error {
+	if d.f == nil {
+		return syncDir(d.path)
+	}
+	if err := d.f.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// free is the free space of the directory's file system.
+func (d *recDir) free() (uint64, error) {
+	if d.f == nil {
+		return diskcheck.Free(d.path)
+	}
+	return diskcheck.FreeOf(d.f)
+}
 
 // segFile is one output file. Nothing is on disk until the first append,
 // which writes the init segment and the first fragment under a hidden
 // temporary name, syncs them and only then links the file into place: a
 // crash at any moment leaves either no segment file or one that plays
 // (never an empty one). Everything after that is appended in whole
-// fragments; good is the size after the last fragment that was completely
-// written and synced, the point a failed write is rolled back to.
+// fragments, each synced unless the last sync is less than syncEvery old
+// (dirty then says the file holds unsynced fragments); good is the size
+// after the last fragment that was completely written, the point a
+// failed write is rolled back to.
 type segFile struct {
 	f       *os.File
 	fd      int
-	dir     string
+	d       *recDir
 	path    string
 	good    int64
+	dirty   bool
 	noSync  bool // benchmarks only: measure the writer, not the disk
 	discard bool // benchmarks only: count the bytes, write nothing
 	// rename, when set, gives another name to try when the file's name
@@ -45,8 +121,8 @@ func taken(dir, name string) bool {
 	return false
 }
 
-func newSegFile(dir, name string, noSync, discard bool) *segFile {
-	return &segFile{dir: dir, path: filepath.Join(dir, name), noSync: noSync, discard: discard}
+func newSegFile(d *recDir, name string, noSync, discard bool) *segFile {
+	return &segFile{d: d, path: filepath.Join(d.path, name), noSync: noSync, discard: discard}
 }
 
 // create writes bufs (init segment + first fragment) under the partial
@@ -64,7 +140,7 @@ func (s *segFile) create(bufs [][]byte) error {
 }
 
 func (s *segFile) createAs(bufs [][]byte) error {
-	tmp := filepath.Join(s.dir, partialName(filepath.Base(s.path)))
+	tmp := filepath.Join(s.d.path, partialName(filepath.Base(s.path)))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
@@ -74,9 +150,10 @@ func (s *segFile) createAs(bufs [][]byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	n, err := writeAll(int(f.Fd()), bufs)
+	n, err := s.d.vw.writeAll(int(f.Fd()), bufs)
 	if err == nil && !s.noSync {
-		err = f.Sync()
+		err = s.d.syncFile(f) // always: the name appears only once its first fragment is durable
+		s.d.lastSync = s.d.clock()
 	}
 	if err != nil {
 		return fail(&writeError{path: s.path, good: 0, err: err})
@@ -88,7 +165,7 @@ func (s *segFile) createAs(bufs [][]byte) error {
 	if !s.noSync {
 		// The file is complete and named; a failure here only leaves the
 		// directory entry's durability in doubt, so it is not fatal.
-		_ = syncDir(s.dir)
+		_ = s.d.sync()
 	}
 	s.f, s.fd, s.good = f, int(f.Fd()), n
 	return nil
@@ -124,9 +201,9 @@ func advance(bufs [][]byte, n int) [][]byte {
 }
 
 // append writes one fragment (the first time: the init plus the first
-// fragment, creating the file) and syncs it. On failure the file is cut
-// back to its last complete fragment and synced, so it stays playable; the
-// error says what happened.
+// fragment, creating the file) and syncs it (paced: syncEvery). On
+// failure the file is cut back to its last complete fragment and synced,
+// so it stays playable; the error says what happened.
 func (s *segFile) append(bufs [][]byte) error {
 	if s.discard {
 		for _, b := range bufs {
@@ -137,15 +214,32 @@ func (s *segFile) append(bufs [][]byte) error {
 	if s.f == nil {
 		return s.create(bufs)
 	}
-	n, err := writeAll(s.fd, bufs)
-	if err == nil && !s.noSync {
-		err = s.f.Sync()
+	n, err := s.d.vw.writeAll(s.fd, bufs)
+	if err == nil {
+		s.dirty = true
+		err = s.syncPaced()
 	}
 	if err != nil {
 		return s.rollback(n, err)
 	}
 	s.good += n
 	return nil
+}
+
+// syncPaced syncs the file unless the recording's last sync is less than
+// syncEvery old.
+func (s *segFile) syncPaced() error {
+	if s.noSync {
+		s.dirty = false
+		return nil
+	}
+	now := s.d.clock()
+	if now.Sub(s.d.lastSync) < syncEvery {
+		return nil
+	}
+	s.d.lastSync = now
+	s.dirty = false
+	return s.d.syncFile(s.f)
 }
 
 func (s *segFile) rollback(written int64, cause error) error {
@@ -156,7 +250,8 @@ func (s *segFile) rollback(written int64, cause error) error {
 	if terr := s.f.Truncate(s.good); terr != nil {
 		return fmt.Errorf("%s %s: %w; and cutting it back to its last complete fragment (%d bytes) failed: %v", what, s.path, cause, s.good, terr)
 	}
-	s.f.Sync()
+	s.d.syncFile(s.f)
+	s.dirty = false
 	_ = written
 	return &writeError{path: s.path, good: s.good, err: cause}
 }
@@ -178,7 +273,8 @@ func (s *segFile) close() error {
 	}
 	var err error
 	if !s.noSync {
-		err = s.f.Sync()
+		err = s.d.syncFile(s.f)
+		s.dirty = false
 	}
 	if cerr := s.f.Close(); err == nil {
 		err = cerr

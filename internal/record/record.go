@@ -66,8 +66,9 @@ type Options struct {
 	// the file is complete and safe to hand to another program.
 	OnSegmentComplete func(path string, duration time.Duration)
 
-	noSync  bool // benchmarks: leave fsync out of the measurement
-	discard bool // benchmarks: build every fragment, write none
+	noSync  bool             // benchmarks: leave fsync out of the measurement
+	discard bool             // benchmarks: build every fragment, write none
+	clock   func() time.Time // tests: the wall clock that paces fsync
 }
 
 // Event types.
@@ -135,6 +136,7 @@ type Recorder struct {
 	o   Options
 	mux muxer
 	seg segmenter
+	dir recDir // the directory, shared by the segment files
 
 	freeErrLog bool
 	flushed    bool // a fragment was written since the last disk check
@@ -180,7 +182,7 @@ func New(o Options) (*Recorder, error) {
 	if len(v.SPS) < 4 || len(v.PPS) == 0 {
 		return nil, errors.New("record: the video stream has no SPS/PPS")
 	}
-	r := &Recorder{o: o}
+	r := &Recorder{o: o, dir: recDir{path: o.Dir, now: o.clock}}
 	r.mux = muxer{info: o.Info, mov: o.Format == "mov", created: o.Start, withUdta: r.withChapters, movieTS: movieTimescale}
 	if v.FPS > 0 {
 		r.mux.frameD = time.Second / time.Duration(v.FPS)
@@ -219,6 +221,8 @@ func (r *Recorder) emit(e Event) {
 // written and finalized too, and ctx's error returned. A disk running low
 // or a failed write closes the files cleanly and returns the error.
 func (r *Recorder) Run(ctx context.Context, q *fanout.Queue) error {
+	r.dir.open()
+	defer r.dir.close()
 	var err error
 	for err == nil {
 		p, ok := q.Next(ctx)
@@ -266,7 +270,7 @@ func (r *Recorder) checkDisk() error {
 	if r.o.MinFree == 0 {
 		return nil
 	}
-	free, err := diskcheck.Free(r.o.Dir)
+	free, err := r.dir.free()
 	if err != nil {
 		if !r.freeErrLog {
 			r.freeErrLog = true

@@ -2,6 +2,7 @@ package record
 
 import (
 	"errors"
+	"path/filepath"
 	"time"
 
 	"github.com/livecap/livecap/internal/media"
@@ -164,11 +165,11 @@ func (g *segmenter) open(p *media.Packet) error {
 	for !r.o.discard && taken(r.o.Dir, g.name(seg.index)) && g.run < 1000 {
 		g.run++ // never overwrite: switch every later name to a new variant
 	}
-	seg.file = newSegFile(r.o.Dir, g.name(seg.index), r.o.noSync || r.o.discard, r.o.discard)
+	seg.file = newSegFile(&r.dir, g.name(seg.index), r.o.noSync || r.o.discard, r.o.discard)
 	seg.file.rename = func() string {
 		g.run++
 		r.o.Log.Warn().Str("path", seg.file.path).Msg("segment name taken meanwhile; using the next variant")
-		return newSegFile(r.o.Dir, g.name(seg.index), false, false).path
+		return filepath.Join(r.o.Dir, g.name(seg.index))
 	}
 	seg.addVideo(p)
 	g.cur = seg

@@ -6,10 +6,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// writeAll writes every buffer, in order. golang.org/x/sys has no writev
+// vecWriter writes buffers in order. golang.org/x/sys has no writev
 // outside Linux at the version we pin, so each buffer is one write: a
 // fragment is a few dozen writes per second, which costs nothing visible.
-func writeAll(fd int, bufs [][]byte) (int64, error) {
+type vecWriter struct{}
+
+// writeAll writes every buffer, in order.
+func (vecWriter) writeAll(fd int, bufs [][]byte) (int64, error) {
 	var total int64
 	for len(bufs) > 0 {
 		n, err := unix.Write(fd, bufs[0])
