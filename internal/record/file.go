@@ -21,7 +21,7 @@ import (
 // closes), so a power cut loses at most what was written in the last
 // half second of wall-clock time. A crash of the process alone loses
 // nothing written: the page cache outlives it.
-const syncEvery = 0
+const syncEvery = 500 * time.Millisecond
 
 // recDir is what the segment files of one recording share: the
 // directory (open, for the syncs after a new name and the free-space
