@@ -345,7 +345,7 @@ func addChapterSpace(b []byte) ([]byte, *chapters) {
 		return b, nil
 	}
 	ch := &chapters{off: int64(len(b))}
-	ch.buf, _ = encodeChapters(nil, nil)
+	ch.buf, _ = encodeChapters(make([]byte, 0, chapterSpace), nil)
 	out := append(b, ch.buf...)
 	binary.BigEndian.PutUint32(out[moov:], size+chapterSpace)
 	return out, ch
@@ -380,8 +380,6 @@ func encodeChapters(dst []byte, ms []marker) ([]byte, error) {
 	}
 	dst = binary.BigEndian.AppendUint32(dst, uint32(free))
 	dst = append(dst, "free"...)
-	for i := 8; i < free; i++ {
-		dst = append(dst, 0)
-	}
+	dst = append(dst, make([]byte, free-8)...)
 	return dst, nil
 }

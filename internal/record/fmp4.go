@@ -118,6 +118,26 @@ type initSpec struct {
 	created time.Time
 	edits   [][]edit // per track: video, then audio
 	movieTS uint32   // mvhd timescale
+	buf     []byte   // encoded into (reused when it is large enough)
+	// entries, when set, keeps the encoded sample entries (avc1, mp4a):
+	// they are the same in every segment of a recording.
+	entries *[2][]byte
+}
+
+// sampleEntry writes track k's sample entry with build, or the bytes it
+// wrote for an earlier segment.
+func (s initSpec) sampleEntry(w *boxWriter, k int, build func()) {
+	if s.entries == nil {
+		build()
+		return
+	}
+	if b := s.entries[k]; b != nil {
+		w.raw(b)
+		return
+	}
+	start := len(w.b)
+	build()
+	s.entries[k] = append([]byte(nil), w.b[start:]...)
 }
 
 // buildInit encodes ftyp+moov for a fragmented file: an empty sample table
@@ -144,7 +164,11 @@ func buildInit(s initSpec) ([]byte, initLayout, error) {
 	if secs := s.created.Unix() + 2082844800; secs > 0 && secs <= math.MaxUint32 {
 		created = uint32(secs) // seconds since 1904
 	}
-	w := &boxWriter{b: make([]byte, 0, 1536+len(v.SPS)+len(v.PPS))}
+	// Room for the chapter space too (control.go), appended to moov.
+	w := &boxWriter{b: s.buf[:0]}
+	if need := 1536 + len(v.SPS) + len(v.PPS) + chapterSpace; cap(w.b) < need {
+		w.b = make([]byte, 0, need)
+	}
 
 	ftyp := w.open("ftyp")
 	if s.mov {
@@ -190,7 +214,7 @@ func buildInit(s initSpec) ([]byte, initLayout, error) {
 	stbl := w.open("stbl")
 	stsd := w.full("stsd", 0, 0)
 	w.u32(1)
-	avc1(w, v, s.mov)
+	s.sampleEntry(w, 0, func() { avc1(w, v, s.mov) })
 	w.end(stsd)
 	emptyTables(w)
 	w.end(stbl)
@@ -216,7 +240,7 @@ func buildInit(s initSpec) ([]byte, initLayout, error) {
 		stbl := w.open("stbl")
 		stsd := w.full("stsd", 0, 0)
 		w.u32(1)
-		mp4a(w, a, s.mov)
+		s.sampleEntry(w, 1, func() { mp4a(w, a, s.mov) })
 		w.end(stsd)
 		emptyTables(w)
 		w.end(stbl)

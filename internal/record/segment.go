@@ -28,6 +28,11 @@ type muxer struct {
 	iov    [][]byte
 	tracks [2]trackFrag
 	elst   []byte
+	// initB is the last init segment encoded: a segment's init lives only
+	// until its first fragment is written, so the next one reuses it.
+	initB   []byte
+	mfra    []byte
+	entries [2][]byte // encoded sample entries (initSpec.entries)
 }
 
 // segment is one file of the recording: the video from its first IDR (at
@@ -240,14 +245,14 @@ func (s *segment) prepareInit(m *muxer, a0 time.Duration) error {
 			s.aFrom = max(s.aFrom, a0)
 		}
 	}
-	b, lay, err := buildInit(initSpec{info: m.info, mov: m.mov, created: m.created, edits: s.edits, movieTS: uint32(m.movieTS)})
+	b, lay, err := buildInit(initSpec{info: m.info, mov: m.mov, created: m.created, edits: s.edits, movieTS: uint32(m.movieTS), buf: m.initB, entries: &m.entries})
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
 	if m.withUdta != nil {
 		b = m.withUdta(s, b)
 	}
-	s.lay, s.initB = lay, b
+	s.lay, s.initB, m.initB = lay, b, b
 	return nil
 }
 
@@ -299,7 +304,11 @@ func (s *segment) finalize(m *muxer, clean bool) error {
 		movie, tracks := s.durations(m)
 		err = patchDurations(f, s.lay, s.edits, movie, tracks, &m.elst)
 		if err == nil && clean {
-			err = f.append([][]byte{appendMfra(nil, s.ra[:len(s.edits)])})
+			m.mfra = appendMfra(m.mfra[:0], s.ra[:len(s.edits)])
+			m.iov = append(m.iov[:0], m.mfra)
+			err = f.append(m.iov)
+			clear(m.iov)
+			m.iov = m.iov[:0]
 			var we *writeError
 			if errors.As(err, &we) {
 				err = nil // no room for the index: the file is whole without it

@@ -43,6 +43,12 @@ type segmenter struct {
 	skipped   uint64
 	dropped   uint64
 	requested time.Duration // latest keyframe time asked of the encoder
+
+	// The slices of the last finalized segment, for the next one to
+	// open: a segment's video and index grow to the same sizes as the
+	// one before.
+	spareVideo []*media.Packet
+	spareRA    [2][]randomAccess
 }
 
 func (g *segmenter) init(r *Recorder) {
@@ -152,7 +158,8 @@ func (g *segmenter) name(index int) string {
 func (g *segmenter) open(p *media.Packet) error {
 	r := g.r
 	g.index++
-	seg := &segment{index: g.index, start: p.PTS, startDTS: p.DTS, presEnd: p.PTS}
+	seg := &segment{index: g.index, start: p.PTS, startDTS: p.DTS, presEnd: p.PTS, video: g.spareVideo, ra: g.spareRA}
+	g.spareVideo, g.spareRA = nil, [2][]randomAccess{}
 	if g.index == 1 {
 		// The first segment starts with the priming, so that the decoder
 		// output lines up with the first video frame after the edit.
@@ -321,6 +328,7 @@ func (g *segmenter) flush(seg *segment, vEndDTS, aEnd time.Duration, final, last
 func (g *segmenter) finalize(seg *segment, clean bool) error {
 	r := g.r
 	err := seg.finalize(&r.mux, clean)
+	g.recycle(seg)
 	if seg.written() {
 		f := seg.file
 		dur := seg.duration()
@@ -331,6 +339,14 @@ func (g *segmenter) finalize(seg *segment, clean bool) error {
 		}
 	}
 	return err
+}
+
+// recycle keeps the slices of the finalized seg for the next segment.
+func (g *segmenter) recycle(seg *segment) {
+	clear(seg.video) // after a failed write: left to the garbage collector, as they were
+	g.spareVideo, seg.video = seg.video[:0], nil
+	g.spareRA = [2][]randomAccess{seg.ra[0][:0], seg.ra[1][:0]}
+	seg.ra = [2][]randomAccess{}
 }
 
 // trimAudio forgets audio that no open or future segment needs: the next
