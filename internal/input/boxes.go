@@ -23,15 +23,27 @@ type boxHeader struct {
 	truncated bool // the box claims to run past the end of the file
 }
 
+// boxName is a box type as a string; the top-level types a file is made
+// of are constants, so that looking for the next fragment allocates
+// nothing.
+func boxName(b []byte) string {
+	for _, n := range [...]string{"moof", "mdat", "moov", "free", "skip", "ftyp", "styp", "sidx", "mfra", "uuid", "meta", "wide", "emsg", "prft"} {
+		if string(b) == n {
+			return n
+		}
+	}
+	return string(b)
+}
+
 func (r *Reader) readHeader(pos int64) (boxHeader, error) {
-	var b [16]byte
+	b := r.hdr[:]
 	if r.size-pos < 8 {
 		return boxHeader{}, errNoBox
 	}
 	if _, err := r.ra.ReadAt(b[:8], pos); err != nil {
 		return boxHeader{}, err
 	}
-	h := boxHeader{typ: string(b[4:8]), start: pos, hdrLen: 8}
+	h := boxHeader{typ: boxName(b[4:8]), start: pos, hdrLen: 8}
 	size := uint64(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
 	switch size {
 	case 0: // to the end of the file

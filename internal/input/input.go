@@ -81,6 +81,7 @@ type Reader struct {
 	winOff int64           // file offset of win.B[0]
 	winLen int             // bytes of win read
 	reads  int             // sample reads (preads), for tests
+	hdr    [16]byte        // readHeader's buffer (a ReaderAt's argument escapes)
 }
 
 type sample struct {
