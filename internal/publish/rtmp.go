@@ -297,6 +297,7 @@ func (s *rtmpSession) writeBatch(ps []*media.Packet, sent []bool) error {
 			continue
 		}
 		if err := s.tag(p, ts); err != nil {
+			s.cw.reset()
 			return s.writeErr(err)
 		}
 	}
@@ -309,6 +310,7 @@ func (s *rtmpSession) writeBatch(ps []*media.Packet, sent []bool) error {
 		binary.BigEndian.PutUint16(b[:], 7) // PingResponse
 		binary.BigEndian.PutUint32(b[2:], t)
 		if err := s.cw.add(csidControl, msgUserCtrl, 0, 0, nil, b[:]); err != nil {
+			s.cw.reset()
 			return s.writeErr(err)
 		}
 	default:

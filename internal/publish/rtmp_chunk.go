@@ -182,6 +182,12 @@ func (c *chunkWriter) send() error {
 	return err
 }
 
+// reset drops the batch unsent (the connection failed while it was built).
+func (c *chunkWriter) reset() {
+	clear(c.iov)
+	c.iov, c.hdr = c.iov[:0], c.hdr[:0]
+}
+
 // message writes one message (head then body) to the connection.
 func (c *chunkWriter) message(csid int, typ byte, ts uint32, msid uint32, head, body []byte) error {
 	if err := c.add(csid, typ, ts, msid, head, body); err != nil {
