@@ -202,13 +202,16 @@ func (p *Pipeline) Attach() {
 		p.mu.Unlock()
 		return
 	}
-	close(p.attachCh)
 	pre := p.preroll
 	p.preroll = nil
 	for _, pk := range pre {
 		p.hub.Publish(pk)
 	}
 	p.attached = true
+	// Only now: a source that has already ended closes the hub once
+	// attachCh is closed (finish), and what it publishes after Close is
+	// lost, so the preroll must be in the queues first.
+	close(p.attachCh)
 	p.mu.Unlock()
 }
 
