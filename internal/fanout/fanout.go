@@ -87,8 +87,13 @@ type Queue struct {
 	// saw and when it saw it change.
 	seenTakes uint64
 	seenAt    int64
-	hub       *Hub
-	timer     *time.Timer // NextUntil's, reused (one consumer)
+	// isHigh: the queue is past half its budget (high), counted in
+	// Hub.nhigh. wantRoom: WaitRoom waits for this queue to come down to
+	// its low-water mark, which a take then signals.
+	isHigh   bool
+	wantRoom bool
+	hub      *Hub
+	timer    *time.Timer // NextUntil's, reused (one consumer)
 }
 
 func newQueue(name string, p Policy) *Queue {
@@ -142,6 +147,7 @@ func (q *Queue) push(p *media.Packet) {
 	if !q.policy.Lossless {
 		q.enforce()
 	}
+	q.updateHigh()
 	wake := q.sleeping && (q.hub == nil || q.n >= q.hub.batch)
 	if wake {
 		q.sleeping = false
@@ -253,9 +259,9 @@ func (q *Queue) dropHead(k int) {
 // resumes on a keyframe. Packets already queued from a keyframe on stay.
 func (q *Queue) SkipToKeyframe() {
 	q.mu.Lock()
-	wasLow := q.low()
 	q.skipToKeyframe()
-	room := !wasLow && q.low()
+	q.updateHigh()
+	room := q.roomNow()
 	q.mu.Unlock()
 	if room {
 		q.room()
@@ -277,8 +283,6 @@ func (q *Queue) skipToKeyframe() {
 // low-water mark (hysteresis: a source held back resumes with room for a
 // burst, not one packet per packet taken).
 func (q *Queue) take() (p *media.Packet, room bool) {
-	watch := q.hub != nil && q.hub.waiting.Load() > 0
-	wasLow := !watch || q.low()
 	idx := q.head & (len(q.ring) - 1)
 	p = q.ring[idx]
 	q.ring[idx] = nil
@@ -287,7 +291,35 @@ func (q *Queue) take() (p *media.Packet, room bool) {
 	q.bytes -= len(p.Data)
 	q.takes++
 	q.st.DeliveredBytes += uint64(len(p.Data))
-	return p, !wasLow && q.low()
+	if q.isHigh {
+		q.updateHigh()
+	}
+	return p, q.roomNow()
+}
+
+// roomNow reports (once) that the queue came down to its low-water mark
+// while WaitRoom waits for it; q.mu is held.
+func (q *Queue) roomNow() bool {
+	if q.wantRoom && q.low() {
+		q.wantRoom = false
+		return true
+	}
+	return false
+}
+
+// updateHigh keeps isHigh and the hub's count of high queues current;
+// q.mu is held.
+func (q *Queue) updateHigh() {
+	if hi := !q.closed && q.high(); hi != q.isHigh {
+		q.isHigh = hi
+		if q.hub != nil {
+			if hi {
+				q.hub.nhigh.Add(1)
+			} else {
+				q.hub.nhigh.Add(-1)
+			}
+		}
+	}
 }
 
 // room tells a waiting WaitRoom to look again.
@@ -387,6 +419,7 @@ func (q *Queue) close() {
 	q.mu.Lock()
 	q.closed = true
 	q.sleeping = false
+	q.updateHigh()
 	q.mu.Unlock()
 	q.wake()
 	q.room() // a closed queue is waited for no more
@@ -408,6 +441,9 @@ type Hub struct {
 	waiting atomic.Int32
 	room    chan struct{}
 	timer   *time.Timer
+	// nhigh counts the queues past half their budget: while it is 0,
+	// WaitRoom returns at once, without a lock or a clock.
+	nhigh atomic.Int32
 }
 
 // NewHub returns an empty hub.
@@ -521,22 +557,23 @@ func (q *Queue) low() bool {
 // wake is when a congested queue stops counting if its sink takes nothing.
 func (q *Queue) congested(now *int64) (full bool, wake int64) {
 	q.mu.Lock()
-	full = !q.closed && q.high()
-	takes := q.takes
-	q.mu.Unlock()
-	if !full {
+	defer q.mu.Unlock()
+	if q.closed || !q.high() {
 		return false, 0
 	}
 	if *now == 0 {
 		*now = time.Now().UnixNano()
 	}
-	if takes != q.seenTakes {
-		q.seenTakes, q.seenAt = takes, *now
+	if q.takes != q.seenTakes {
+		q.seenTakes, q.seenAt = q.takes, *now
 	}
 	wake = q.seenAt + int64(q.policy.Stall)
 	if *now >= wake {
 		return false, 0 // stalled, or connecting for too long: not waited for
 	}
+	// Under q.mu with the look: the take that brings the queue down to
+	// its low-water mark sees this and signals.
+	q.wantRoom = true
 	return true, wake
 }
 
@@ -551,6 +588,11 @@ func (q *Queue) congested(now *int64) (full bool, wake int64) {
 // a sink drains its queue to the low-water mark, not by polling, and reads
 // the clock only when it is about to wait.
 func (h *Hub) WaitRoom(ctx context.Context) error {
+	if h.nhigh.Load() == 0 {
+		// No queue is high (the source's own pushes counted, and sinks
+		// only ever lower it): nothing to wait for.
+		return nil
+	}
 	h.waitMu.Lock()
 	defer h.waitMu.Unlock()
 	flushed := false

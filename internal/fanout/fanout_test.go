@@ -409,3 +409,40 @@ func TestBatchWakesPerBurst(t *testing.T) {
 		})
 	}
 }
+
+// WaitRoom's lock-free fast path counts the queues past half their budget:
+// the count follows pushes, takes, shedding and removal exactly.
+func TestHighCountFollowsQueues(t *testing.T) {
+	h := NewHub()
+	a := h.Add("a", Policy{MaxDuration: 1500 * time.Millisecond})
+	b := h.Add("b", Policy{Lossless: true})
+	check := func(want int32, when string) {
+		t.Helper()
+		if n := h.nhigh.Load(); n != want {
+			t.Fatalf("%s: %d queues counted high, want %d", when, n, want)
+		}
+	}
+	for _, p := range gop(0, 30, 100) { // 1 s: a is high, b is not
+		h.Publish(p)
+	}
+	check(1, "after 1 s of media")
+	for a.Stats().Duration > 750*time.Millisecond {
+		a.TryNext()
+	}
+	check(0, "after a drained to half its budget")
+	for _, p := range gop(time.Second, 30, 1<<20/30*9) { // 9 MiB: b is high
+		h.Publish(p)
+	}
+	check(2, "after 9 MiB more")
+	a.SkipToKeyframe()
+	for a.Stats().Packets > 1 {
+		a.TryNext()
+	}
+	check(1, "after a drained")
+	h.Remove(b)
+	check(0, "after b was removed")
+	if err := h.WaitRoom(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+}

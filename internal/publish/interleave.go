@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/livecap/livecap/internal/fanout"
@@ -88,37 +87,39 @@ func (il *interleaver) push(p *media.Packet, now time.Time) {
 	il.lags[k].add(now.Sub(il.t0) - p.DTS)
 }
 
-// lagWindow is a track's last ilLagPackets arrival-minus-DTS lags, kept
-// sorted as well, so that their median costs one insertion per packet
-// instead of a sort.
+// lagWindow is a track's last ilLagPackets arrival-minus-DTS lags. Adding
+// one is a store; the median is computed when asked for, once per change:
+// a backlog (a file read as fast as possible) rarely asks, since both
+// tracks then have a packet pending, and a live stream asks about once
+// per packet, a sort of 32 values 77 times a second.
 type lagWindow struct {
-	ring   [ilLagPackets]time.Duration // by arrival
-	sorted [ilLagPackets]time.Duration // the same values, ascending
-	n      int                         // lags added in all
+	ring  [ilLagPackets]time.Duration // by arrival
+	n     int                         // lags added in all
+	med   time.Duration
+	dirty bool
 }
 
 func (w *lagWindow) add(v time.Duration) {
-	m := min(w.n, ilLagPackets)
-	slot := w.n % ilLagPackets
-	if w.n >= ilLagPackets {
-		// Take the oldest value out.
-		old := w.ring[slot]
-		i, _ := slices.BinarySearch(w.sorted[:m], old)
-		copy(w.sorted[i:m-1], w.sorted[i+1:m])
-		m--
-	}
-	w.ring[slot] = v
-	j, _ := slices.BinarySearch(w.sorted[:m], v)
-	copy(w.sorted[j+1:m+1], w.sorted[j:m])
-	w.sorted[j] = v
+	w.ring[w.n%ilLagPackets] = v
 	w.n++
+	w.dirty = true
 }
 
 // median is the median of the window (0 when empty): the median, not the
 // highest, so that one late packet (scheduling jitter) does not delay the
 // other track by its lateness.
 func (w *lagWindow) median() time.Duration {
-	return w.sorted[min(w.n, ilLagPackets)/2]
+	if w.dirty {
+		var s [ilLagPackets]time.Duration
+		n := copy(s[:], w.ring[:min(w.n, ilLagPackets)])
+		for i := 1; i < n; i++ { // insertion sort: 32 values at most
+			for j := i; j > 0 && s[j] < s[j-1]; j-- {
+				s[j], s[j-1] = s[j-1], s[j]
+			}
+		}
+		w.med, w.dirty = s[n/2], false
+	}
+	return w.med
 }
 
 // due is when the head of track k may go out if nothing else arrives,

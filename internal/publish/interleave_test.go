@@ -223,3 +223,28 @@ func TestInterleaverTrackEnds(t *testing.T) {
 		t.Fatalf("30 video frames took %v after the audio ended", d)
 	}
 }
+
+// The lag window's median is that of the last ilLagPackets values, however
+// adds and reads interleave.
+func TestLagWindowMedian(t *testing.T) {
+	var w lagWindow
+	var all []time.Duration
+	x := uint32(7)
+	for i := 0; i < 500; i++ {
+		x = x*1664525 + 1013904223
+		v := time.Duration(x%100000) * time.Microsecond
+		if i%50 == 49 {
+			v = 3 * time.Second // a late packet now and then
+		}
+		w.add(v)
+		all = append(all, v)
+		if i%3 == 0 {
+			continue // several adds between reads
+		}
+		last := append([]time.Duration(nil), all[max(0, len(all)-ilLagPackets):]...)
+		sort.Slice(last, func(i, j int) bool { return last[i] < last[j] })
+		if got, want := w.median(), last[len(last)/2]; got != want {
+			t.Fatalf("after %d lags: median %v, want %v", i+1, got, want)
+		}
+	}
+}
