@@ -119,50 +119,56 @@ func (c *chunkWriter) add(csid int, typ byte, ts uint32, msid uint32, head, body
 		copy(iov, c.iov)
 		c.iov = iov
 	}
-	h, iov := c.hdr, c.iov
+	h := c.hdr
 	t := ts
 	if ext {
 		t = 0xFFFFFF
 	}
 	start := len(h)
-	h = append(h, byte(csid), byte(t>>16), byte(t>>8), byte(t), byte(n>>16), byte(n>>8), byte(n), typ) // fmt 0
-	h = binary.LittleEndian.AppendUint32(h, msid)
+	h = append(h, byte(csid), byte(t>>16), byte(t>>8), byte(t), byte(n>>16), byte(n>>8), byte(n), typ, // fmt 0
+		byte(msid), byte(msid>>8), byte(msid>>16), byte(msid>>24))
 	if ext {
-		h = binary.BigEndian.AppendUint32(h, ts)
-	}
-	// cont appends a continuation header: type 3, repeating the extended
-	// timestamp as nginx and FFmpeg expect.
-	cont := func(h []byte) []byte {
-		h = append(h, 0xC0|byte(csid))
-		if ext {
-			h = binary.BigEndian.AppendUint32(h, ts)
-		}
-		return h
+		h = append(h, byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts))
 	}
 	left := c.size
-	for len(head) > 0 {
-		if left == 0 {
-			h = cont(h)
-			left = c.size
+	if len(head) <= left {
+		h = append(h, head...)
+		left -= len(head)
+	} else {
+		for len(head) > 0 { // a chunk size smaller than a tag header
+			if left == 0 {
+				h = contHeader(h, csid, ext, ts)
+				left = c.size
+			}
+			k := min(left, len(head))
+			h = append(h, head[:k]...)
+			head, left = head[k:], left-k
 		}
-		k := min(left, len(head))
-		h = append(h, head[:k]...)
-		head, left = head[k:], left-k
 	}
-	iov = append(iov, h[start:])
-	for len(body) > 0 {
-		if left == 0 {
-			s := len(h)
-			h = cont(h)
-			iov = append(iov, h[s:])
-			left = c.size
-		}
-		k := min(left, len(body))
+	iov := append(c.iov, h[start:])
+	if k := min(left, len(body)); k > 0 {
 		iov = append(iov, body[:k])
-		body, left = body[k:], left-k
+		body = body[k:]
+	}
+	for len(body) > 0 {
+		s := len(h)
+		h = contHeader(h, csid, ext, ts)
+		k := min(c.size, len(body))
+		iov = append(iov, h[s:], body[:k])
+		body = body[k:]
 	}
 	c.hdr, c.iov = h, iov
 	return nil
+}
+
+// contHeader appends a continuation chunk header: type 3, repeating the
+// extended timestamp as nginx and FFmpeg expect.
+func contHeader(h []byte, csid int, ext bool, ts uint32) []byte {
+	h = append(h, 0xC0|byte(csid))
+	if ext {
+		h = append(h, byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts))
+	}
+	return h
 }
 
 // pending reports whether messages wait for send.
