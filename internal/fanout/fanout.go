@@ -278,6 +278,15 @@ func (q *Queue) skipToKeyframe() {
 	q.waitKey = true
 }
 
+// Drop counts a packet the sink took but could not deliver (its
+// connection failed under it) as dropped, as if the queue had shed it, and
+// signals Drops: loss is never silent. The sink still releases it.
+func (q *Queue) Drop(p *media.Packet) {
+	q.mu.Lock()
+	q.countDrop(p)
+	q.mu.Unlock()
+}
+
 // take removes the head; q.mu is held and q.n > 0. room says that a
 // waiting WaitRoom is to be told: the take brought the queue down to its
 // low-water mark (hysteresis: a source held back resumes with room for a

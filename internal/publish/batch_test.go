@@ -2,10 +2,16 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/livecap/livecap/internal/fanout"
 	"github.com/livecap/livecap/internal/media"
 	"github.com/livecap/livecap/internal/testpeers"
 )
@@ -99,4 +105,69 @@ func settle(t *testing.T, ng *testpeers.Nginx) {
 		}
 	}
 	t.Fatal("nginx's recording is still growing after 20 s")
+}
+
+// failingSession accepts nothing: its first write fails, as a connection
+// that breaks under a batch does.
+type failingSession struct{ writes atomic.Int32 }
+
+func (f *failingSession) write(*media.Packet) (bool, error) { return false, errors.New("broken pipe") }
+func (f *failingSession) writeBatch(ps []*media.Packet, sent []bool) error {
+	f.writes.Add(1)
+	return errors.New("broken pipe")
+}
+func (f *failingSession) sent() uint64 { return 0 }
+func (f *failingSession) close()       {}
+
+// The packets of a batch whose write failed are counted as dropped (and
+// reported): a broken connection loses them, never silently.
+func TestFailedBatchCountsAsDropped(t *testing.T) {
+	d, _ := ParseDestination("rtmp://127.0.0.1/live/batch")
+	var evMu sync.Mutex
+	var evs []Event
+	pub, err := New(d, Options{Info: benchInfo(), Log: zerolog.Nop(), MaxAttempts: 1, Backoff: Backoff{Initial: time.Millisecond},
+		Events: func(e Event) { evMu.Lock(); evs = append(evs, e); evMu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pub.(*publisher)
+	fs := &failingSession{}
+	p.c = sessionConnector{fs}
+	hub := fanout.NewHub()
+	q := hub.Add(p.Name(), DefaultPolicy())
+	var video, audio uint64
+	for i := 0; i < 10; i++ { // queued before the publisher runs: one batch
+		ts := time.Duration(i) * time.Second / 30
+		v := benchAU()
+		v.Key, v.DTS, v.PTS = i == 0, ts, ts
+		hub.Publish(v)
+		hub.Publish(&media.Packet{Kind: media.Audio, Key: true, DTS: ts, PTS: ts, Data: make([]byte, 300)})
+		video++
+		audio++
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, q) }()
+	// The first batch (everything queued) fails and the destination gives
+	// up (MaxAttempts 1).
+	if err := <-done; err == nil {
+		t.Fatal("Run returned nil, want a gave-up error")
+	}
+	hub.Close()
+	st := q.Stats()
+	if st.DroppedVideo != video || st.DroppedAudio != audio {
+		t.Fatalf("dropped %d video %d audio after %d failed writes, want all %d and %d", st.DroppedVideo, st.DroppedAudio, fs.writes.Load(), video, audio)
+	}
+	if w := fs.writes.Load(); w != 1 {
+		t.Fatalf("%d writes, want 1 batch", w)
+	}
+	evMu.Lock()
+	defer evMu.Unlock()
+	for _, e := range evs {
+		if e.Type == EventFramesDropped && e.DroppedVideo == video && e.DroppedAudio == audio {
+			return
+		}
+	}
+	t.Fatalf("no frames_dropped event with %d video %d audio: %+v", video, audio, evs)
 }

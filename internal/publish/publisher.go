@@ -392,8 +392,13 @@ func (p *publisher) stream(ctx context.Context, il *interleaver, s session) (err
 			p.writeLatency.RecordN(t1-t0, uint64(k))
 		}
 		// Every session copies what it sends (RTMP chunks, TS packets)
-		// before write returns: the packets are read no more.
+		// before write returns: the packets are read no more. When the
+		// write failed, none of them is known to have reached the server:
+		// they count as dropped (the stream resumes at a keyframe).
 		for i, pk := range batch {
+			if err != nil {
+				il.q.Drop(pk)
+			}
 			pk.Release()
 			batch[i] = nil
 		}
