@@ -18,6 +18,7 @@ func (r *Reader) rewind() {
 		t.head = 0
 		t.nextDTS = t.baseEnd
 		t.done = false
+		t.headOK = false
 		t.gotKey = false
 		t.passStarted = false
 	}
@@ -185,26 +186,29 @@ func (t *track) push(s sample) {
 
 // next returns the pending sample with the smallest decode time across the
 // tracks, reading fragments as needed; ok is false at the end of the file.
-func (r *Reader) next() (t *track, s sample, ok bool, err error) {
-	for _, tr := range r.tracks {
-		if err := r.fill(tr); err != nil {
-			return nil, sample{}, false, err
-		}
-	}
+func (r *Reader) next() (t *track, s sample, at time.Duration, ok bool, err error) {
 	var best time.Duration
 	for _, tr := range r.tracks {
 		if tr.pending() == 0 {
-			continue
+			if err := r.fill(tr); err != nil {
+				return nil, sample{}, 0, false, err
+			}
+			if tr.pending() == 0 {
+				continue
+			}
 		}
-		d := tr.present(tr.queue[tr.head].dts)
-		if t == nil || d < best {
-			t, best = tr, d
+		if !tr.headOK {
+			tr.headAt, tr.headOK = tr.present(tr.queue[tr.head].dts), true
+		}
+		if t == nil || tr.headAt < best {
+			t, best = tr, tr.headAt
 		}
 	}
 	if t == nil {
-		return nil, sample{}, false, nil
+		return nil, sample{}, 0, false, nil
 	}
 	s = t.queue[t.head]
 	t.head++
-	return t, s, true, nil
+	t.headOK = false
+	return t, s, best, true, nil
 }

@@ -111,6 +111,13 @@ type track struct {
 	head    int
 	nextDTS int64 // decode time after the last queued sample
 	done    bool  // the file ends inside this track's data
+	// headAt is present(dts) of queue[head] when headOK: next compares
+	// the tracks' heads on every call, and the packet reuses it.
+	headAt time.Duration
+	headOK bool
+	// durTicks/dur: the last sample duration converted (most are alike).
+	durTicks uint32
+	dur      time.Duration
 
 	gotKey          bool
 	passFirst       time.Duration

@@ -42,7 +42,7 @@ func (r *Reader) Run(ctx context.Context, out func(*media.Packet)) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			t, s, ok, err := r.next()
+			t, s, at, ok, err := r.next()
 			if err != nil {
 				return fmt.Errorf("input: %w", err)
 			}
@@ -56,7 +56,7 @@ func (r *Reader) Run(ctx context.Context, out func(*media.Packet)) error {
 				}
 				t.gotKey = true
 			}
-			pk, err := r.packet(t, s)
+			pk, err := r.packet(t, s, at)
 			if err != nil {
 				return fmt.Errorf("input: %w", err)
 			}
@@ -116,8 +116,8 @@ func (r *Reader) Run(ctx context.Context, out func(*media.Packet)) error {
 }
 
 // packet reads the bytes of one sample and makes its packet (timestamps
-// relative to the file, before any loop offset).
-func (r *Reader) packet(t *track, s sample) (*media.Packet, error) {
+// relative to the file, before any loop offset); at is t.present(s.dts).
+func (r *Reader) packet(t *track, s sample, at time.Duration) (*media.Packet, error) {
 	if s.size > maxSampleSize {
 		return nil, fmt.Errorf("%s sample at offset %d is %d bytes; at most %d are accepted", t.kind, s.off, s.size, maxSampleSize)
 	}
@@ -127,16 +127,24 @@ func (r *Reader) packet(t *track, s sample) (*media.Packet, error) {
 	}
 	pk := r.pool.Packet(slab)
 	pk.Kind = t.kind
-	pk.DTS = t.present(s.dts) - r.zero
-	pk.Duration = ticks(int64(s.dur), t.timescale)
+	pk.DTS = at - r.zero
+	if s.dur != t.durTicks || t.dur == 0 {
+		t.durTicks, t.dur = s.dur, ticks(int64(s.dur), t.timescale)
+	}
+	pk.Duration = t.dur
 	pk.Key = s.sync
 	pk.PTS = pk.DTS
 	if t.kind == media.Video {
-		pk.PTS = t.present(s.dts+int64(s.cto)) - r.zero
+		if s.cto != 0 {
+			pk.PTS = t.present(s.dts+int64(s.cto)) - r.zero
+		}
 		// media.Packet wants PTS >= DTS: a file with negative composition
 		// offsets (ctts or trun version 1) has its decode times moved
 		// earlier by the most negative offset seen in its header.
-		pk.DTS = min(t.present(s.dts-t.ctoShift)-r.zero, pk.PTS)
+		if t.ctoShift != 0 {
+			pk.DTS = t.present(s.dts-t.ctoShift) - r.zero
+		}
+		pk.DTS = min(pk.DTS, pk.PTS)
 		if pk.Data, err = h264.ToAVCC(data, t.lengthSize); err != nil {
 			pk.Release()
 			return nil, fmt.Errorf("video sample at offset %d: %w", s.off, err)
