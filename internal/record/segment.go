@@ -96,14 +96,19 @@ func (s *segment) flush(m *muxer, audio []*media.Packet, vEndDTS, aEnd time.Dura
 	at.id = audioTrackID
 	iov := append(m.iov[:0], nil, nil) // init (or nothing), moof+mdat header
 
-	// Video, in decode order.
+	// Video, in decode order. Each frame's end is the next one's start:
+	// scaled once.
+	var dts int64
+	if len(s.video) > 0 {
+		dts = scale(s.video[0].DTS-s.startDTS, videoTimescale)
+	}
 	for i, p := range s.video {
 		next := vEndDTS
 		if i+1 < len(s.video) {
 			next = s.video[i+1].DTS
 		}
-		dts := scale(p.DTS-s.startDTS, videoTimescale)
-		d := scale(next-s.startDTS, videoTimescale) - dts
+		end := scale(next-s.startDTS, videoTimescale)
+		d := end - dts
 		if d <= 0 {
 			d = 1
 		}
@@ -111,8 +116,12 @@ func (s *segment) flush(m *muxer, audio []*media.Packet, vEndDTS, aEnd time.Dura
 		if p.Key {
 			fl = flagsSync
 		}
-		cto := scale(p.PTS-s.startDTS, videoTimescale) - dts
+		var cto int64
+		if p.PTS != p.DTS {
+			cto = scale(p.PTS-s.startDTS, videoTimescale) - dts
+		}
 		vt.samples = append(vt.samples, sample{dur: uint32(d), size: uint32(len(p.Data)), flags: fl, cto: int32(cto)})
+		dts = end
 		vt.bytes += len(p.Data)
 		iov = append(iov, p.Data)
 	}
@@ -150,7 +159,8 @@ func (s *segment) flush(m *muxer, audio []*media.Packet, vEndDTS, aEnd time.Dura
 		}
 	}
 	if aN > 0 {
-		at.base = uint64(scale(audio[aFirst].PTS-s.a0, m.aRate))
+		start := scale(audio[aFirst].PTS-s.a0, m.aRate)
+		at.base = uint64(start)
 		for i := aFirst; i < aFirst+aN; i++ {
 			p := audio[i]
 			next := p.PTS + p.Duration
@@ -160,9 +170,15 @@ func (s *segment) flush(m *muxer, audio []*media.Packet, vEndDTS, aEnd time.Dura
 			if last {
 				next = min(next, aEnd)
 			}
-			d := scale(next-s.a0, m.aRate) - scale(p.PTS-s.a0, m.aRate)
+			end := scale(next-s.a0, m.aRate)
+			d := end - start
 			if d <= 0 {
 				d = 1
+			}
+			if i+1 < len(audio) && next == audio[i+1].PTS {
+				start = end // the next frame starts where this one ends
+			} else if i+1 < len(audio) {
+				start = scale(audio[i+1].PTS-s.a0, m.aRate)
 			}
 			at.samples = append(at.samples, sample{dur: uint32(d), size: uint32(len(p.Data))})
 			at.bytes += len(p.Data)

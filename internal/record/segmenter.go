@@ -110,9 +110,13 @@ func (g *segmenter) video(p *media.Packet) error {
 		if err := g.flush(seg, p.DTS, p.DTS+seg.start-seg.startDTS, false, false); err != nil {
 			return err
 		}
+		seg.addVideo(p)
+		// Audio becomes free to forget once written: look after each
+		// fragment, not after every frame.
+		g.trimAudio()
+		return nil
 	}
 	seg.addVideo(p)
-	g.trimAudio()
 	return nil
 }
 
