@@ -3,10 +3,6 @@ package input
 import (
 	"fmt"
 	"time"
-
-	"github.com/Eyevinn/mp4ff/mp4"
-
-	"github.com/livecap/livecap/internal/media"
 )
 
 // rewind sets every track back to the start of the file.
@@ -14,7 +10,11 @@ func (r *Reader) rewind() {
 	r.pos = 0
 	r.fragEOF = false
 	for _, t := range r.tracks {
-		t.queue = t.base
+		if len(t.base) == 0 {
+			t.queue = t.queue[:0] // a fragmented file: keep the queue's array for the next pass
+		} else {
+			t.queue = t.base
+		}
 		t.head = 0
 		t.nextDTS = t.baseEnd
 		t.done = false
@@ -78,19 +78,19 @@ func (r *Reader) readFragment() error {
 		if h.typ != "moof" {
 			continue
 		}
-		buf, err := r.readBox(h, maxMoof)
-		if err != nil {
-			return err
+		if h.size > maxMoof {
+			return fmt.Errorf("box %q at offset %d is %d bytes; at most %d are accepted", h.typ, h.start, h.size, maxMoof)
 		}
-		b, err := decodeBox(buf, h.start)
-		if err != nil {
+		if int64(cap(r.moofBuf)) < h.size {
+			r.moofBuf = make([]byte, h.size)
+		}
+		buf := r.moofBuf[:h.size]
+		if _, err := r.ra.ReadAt(buf, h.start); err != nil {
+			return fmt.Errorf("reading box %q at offset %d: %w", h.typ, h.start, err)
+		}
+		if err := r.parseMoof(buf, h.start); err != nil {
 			return fmt.Errorf("moof: %w", err)
 		}
-		moof, ok := b.(*mp4.MoofBox)
-		if !ok {
-			return fmt.Errorf("moof at offset %d did not decode as a fragment", h.start)
-		}
-		r.addFragment(moof, h.start)
 		return nil
 	}
 	r.pos = r.size
@@ -105,69 +105,6 @@ func (r *Reader) trackByID(id uint32) *track {
 		}
 	}
 	return nil
-}
-
-func (r *Reader) addFragment(moof *mp4.MoofBox, moofStart int64) {
-	prevEnd := moofStart
-	for i, traf := range moof.Trafs {
-		if traf == nil || traf.Tfhd == nil {
-			continue
-		}
-		tfhd := traf.Tfhd
-		t := r.trackByID(tfhd.TrackID)
-		var trex *mp4.TrexBox
-		dts := int64(0)
-		if t != nil {
-			trex = t.trex
-			dts = t.nextDTS
-		}
-		// ISO/IEC 14496-12 8.8.7: without an explicit base, the first traf
-		// starts at the moof and each later one where the previous ended.
-		base := prevEnd
-		switch {
-		case tfhd.HasBaseDataOffset():
-			base = int64(tfhd.BaseDataOffset)
-		case tfhd.DefaultBaseIfMoof() || i == 0:
-			base = moofStart
-		}
-		if traf.Tfdt != nil {
-			dts = int64(traf.Tfdt.BaseMediaDecodeTime())
-		}
-		pos := base
-		for _, trun := range traf.Truns {
-			if trun == nil {
-				continue
-			}
-			trun.AddSampleDefaultValues(tfhd, trex)
-			if trun.HasDataOffset() {
-				pos = base + int64(trun.DataOffset)
-			}
-			for _, s := range trun.Samples {
-				if t != nil && !t.done {
-					if pos < 0 || pos > r.size || int64(s.Size) > r.size-pos {
-						// The file ends inside this fragment's data.
-						t.done = true
-						r.truncated = true
-					} else {
-						t.push(sample{
-							off:  pos,
-							size: s.Size,
-							dur:  s.Dur,
-							dts:  dts,
-							cto:  s.CompositionTimeOffset,
-							sync: t.kind == media.Audio || !mp4.DecodeSampleFlags(s.Flags).SampleIsNonSync,
-						})
-					}
-				}
-				pos += int64(s.Size)
-				dts += int64(s.Dur)
-			}
-		}
-		prevEnd = pos
-		if t != nil {
-			t.nextDTS = dts
-		}
-	}
 }
 
 func (t *track) push(s sample) {

@@ -76,12 +76,13 @@ type Reader struct {
 	// inside their data (a recording cut short by a crash).
 	truncated bool
 
-	pool   *media.SlabPool // read-ahead windows and packets
-	win    *media.Slab     // current read-ahead window (nil: none)
-	winOff int64           // file offset of win.B[0]
-	winLen int             // bytes of win read
-	reads  int             // sample reads (preads), for tests
-	hdr    [16]byte        // readHeader's buffer (a ReaderAt's argument escapes)
+	pool    *media.SlabPool // read-ahead windows and packets
+	win     *media.Slab     // current read-ahead window (nil: none)
+	winOff  int64           // file offset of win.B[0]
+	winLen  int             // bytes of win read
+	reads   int             // sample reads (preads), for tests
+	hdr     [16]byte        // readHeader's buffer (a ReaderAt's argument escapes)
+	moofBuf []byte          // the last moof read (parseMoof keeps nothing of it)
 }
 
 type sample struct {
