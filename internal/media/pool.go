@@ -1,6 +1,7 @@
 package media
 
 import (
+	"sync"
 	"sync/atomic"
 )
 
@@ -66,9 +67,13 @@ type SlabPool struct {
 	Size int
 	// Poison, when set (tests), is called on a slab's memory as it goes
 	// back to the pool: overwriting it makes any use after release show.
-	Poison  func([]byte)
-	free    chan *Slab
-	packets chan *pooledPacket
+	Poison func([]byte)
+	free   chan *Slab
+	// Free packets: a stack under a mutex, cheaper than a channel for the
+	// two operations every access unit makes (taken by the reader, given
+	// back by its last sink).
+	mu      sync.Mutex
+	packets []*pooledPacket
 }
 
 // Free-list bounds: what a pool keeps at most once its packets are back.
@@ -79,7 +84,7 @@ const (
 
 // NewSlabPool returns a pool of slabs of size bytes.
 func NewSlabPool(size int) *SlabPool {
-	return &SlabPool{Size: size, free: make(chan *Slab, keepSlabs), packets: make(chan *pooledPacket, keepPackets)}
+	return &SlabPool{Size: size, free: make(chan *Slab, keepSlabs)}
 }
 
 // Get returns a slab of at least n bytes (n > Size: a slab of its own,
@@ -110,10 +115,11 @@ func (pp *pooledPacket) free() {
 	if s != nil {
 		s.Release()
 	}
-	select {
-	case sp.packets <- pp:
-	default:
+	sp.mu.Lock()
+	if len(sp.packets) < keepPackets {
+		sp.packets = append(sp.packets, pp)
 	}
+	sp.mu.Unlock()
 }
 
 // Packet returns a pooled packet holding one reference (the caller's),
@@ -122,9 +128,14 @@ func (pp *pooledPacket) free() {
 // s, dropped when the packet is freed.
 func (sp *SlabPool) Packet(s *Slab) *Packet {
 	var pp *pooledPacket
-	select {
-	case pp = <-sp.packets:
-	default:
+	sp.mu.Lock()
+	if n := len(sp.packets); n > 0 {
+		pp = sp.packets[n-1]
+		sp.packets[n-1] = nil
+		sp.packets = sp.packets[:n-1]
+	}
+	sp.mu.Unlock()
+	if pp == nil {
 		pp = new(pooledPacket)
 	}
 	if s != nil {
