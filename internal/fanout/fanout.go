@@ -81,12 +81,11 @@ type Queue struct {
 	// takes counts the packets the sink took: WaitRoom tells a sink that is
 	// draining its queue (or has just been added and is starting) from a
 	// stalled one by whether it moved, without a clock read per packet.
-	takes   uint64
-	created int64 // unix ns
+	takes uint64
 	// WaitRoom's own view of takes (under Hub.waitMu): the count it last
-	// saw and when it saw it change.
+	// saw and when it saw it change (at first: when the queue was made).
 	seenTakes uint64
-	seenAt    int64
+	seenAt    int64 // unix ns
 	// isHigh: the queue is past half its budget (high), counted in
 	// Hub.nhigh. wantRoom: WaitRoom waits for this queue to come down to
 	// its low-water mark, which a take then signals.
@@ -100,9 +99,8 @@ func newQueue(name string, p Policy) *Queue {
 	if p.Stall <= 0 {
 		p.Stall = DefaultStall
 	}
-	now := time.Now().UnixNano()
 	return &Queue{name: name, policy: p, ring: make([]*media.Packet, 256), notify: make(chan struct{}, 1), drops: make(chan struct{}, 1),
-		created: now, seenAt: now}
+		seenAt: time.Now().UnixNano()}
 }
 
 // Drops is signalled (coalesced) each time the queue drops packets: a

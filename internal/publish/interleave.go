@@ -32,7 +32,7 @@ type interleaver struct {
 	closed bool
 
 	t0     time.Time
-	now    time.Time // the time next last read: ready's
+	now    time.Time // next's last clock reading, which ready uses
 	seen   [2]bool
 	last   [2]time.Duration // highest DTS pulled, per track
 	seenAt [2]time.Time     // when each track last brought a packet
