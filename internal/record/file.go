@@ -6,8 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/livecap/livecap/internal/diskcheck"
 )
@@ -111,10 +114,18 @@ type segFile struct {
 // first fragment is on disk. The scan knows it.
 func partialName(name string) string { return "." + name + ".partial" }
 
-// taken says whether a segment named name (or its partial file) exists.
-func taken(dir, name string) bool {
+// taken says whether a segment named name (or its partial file) exists
+// in the directory.
+func (d *recDir) taken(name string) bool {
 	for _, n := range [...]string{name, partialName(name)} {
-		if _, err := os.Lstat(filepath.Join(dir, n)); !errors.Is(err, fs.ErrNotExist) {
+		if d.f != nil {
+			var st unix.Stat_t
+			if err := unix.Fstatat(int(d.f.Fd()), n, &st, unix.AT_SYMLINK_NOFOLLOW); err != unix.ENOENT {
+				return true
+			}
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(d.path, n)); !errors.Is(err, fs.ErrNotExist) {
 			return true
 		}
 	}
@@ -314,9 +325,20 @@ func (e *writeError) Is(target error) bool {
 // started within the same second ('_' sorts after '-', so every file of
 // the first run sorts before the second run's).
 func fileName(prefix string, start time.Time, run, index int, ext string) string {
-	stamp := start.Format("20060102-150405")
+	var buf [96]byte
+	b := append(buf[:0], prefix...)
+	b = append(b, '-')
+	b = start.AppendFormat(b, "20060102-150405")
 	if run > 1 {
-		stamp += fmt.Sprintf("_%d", run)
+		b = append(b, '_')
+		b = strconv.AppendInt(b, int64(run), 10)
 	}
-	return fmt.Sprintf("%s-%s-%04d.%s", prefix, stamp, index, ext)
+	b = append(b, '-')
+	for d := 1000; d > 1 && index < d; d /= 10 {
+		b = append(b, '0') // %04d
+	}
+	b = strconv.AppendInt(b, int64(index), 10)
+	b = append(b, '.')
+	b = append(b, ext...)
+	return string(b)
 }

@@ -173,10 +173,12 @@ func (g *segmenter) open(p *media.Packet) error {
 		// straddling S is the previous segment's.
 		seg.aFrom = p.PTS
 	}
-	for !r.o.discard && taken(r.o.Dir, g.name(seg.index)) && g.run < 1000 {
+	name := g.name(seg.index)
+	for !r.o.discard && r.dir.taken(name) && g.run < 1000 {
 		g.run++ // never overwrite: switch every later name to a new variant
+		name = g.name(seg.index)
 	}
-	seg.file = newSegFile(&r.dir, g.name(seg.index), r.o.noSync || r.o.discard, r.o.discard)
+	seg.file = newSegFile(&r.dir, name, r.o.noSync || r.o.discard, r.o.discard)
 	seg.file.rename = func() string {
 		g.run++
 		r.o.Log.Warn().Str("path", seg.file.path).Msg("segment name taken meanwhile; using the next variant")
