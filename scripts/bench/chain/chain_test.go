@@ -14,7 +14,10 @@
 // packets, kept across sessions) to what a run keeps in flight at most:
 // that is the warm-up of a long recording, not its steady state.
 // GCs/10min is the garbage collections of that difference scaled to 10
-// minutes of media.
+// minutes of media. The same pair recorded into one file gives
+// allocs/AU-1file, the access units' own cost, and allocs/segment, what
+// each of the two extra segment files costs (opening, naming, its init
+// and index).
 package chain
 
 import (
@@ -83,14 +86,14 @@ func (nop) Hook(hooks.Event)      {}
 
 // run plays the input for d of media through the whole chain and returns
 // the process's malloc, byte and GC counts over the run.
-func run(b *testing.B, ngx *testpeers.Nginx, in string, d time.Duration, n int) (mallocs, bytes uint64, gcs uint32) {
+func run(b *testing.B, ngx *testpeers.Nginx, in string, d, segment time.Duration) (mallocs, bytes uint64, gcs uint32) {
 	dest, err := publish.ParseDestination(ngx.URL("chain" + time.Now().Format("150405.000000")))
 	if err != nil {
 		b.Fatal(err)
 	}
 	s, err := session.New(session.Config{
 		Input: in, Loop: true, Fast: true, Duration: d,
-		RecordDir: b.TempDir(), Format: "mp4", Segment: 30 * time.Second, DiskCheck: "off",
+		RecordDir: b.TempDir(), Format: "mp4", Segment: segment, DiskCheck: "off",
 		Destinations: []*publish.Destination{dest},
 		Log:          zerolog.Nop(), Observer: nop{}, Signals: make(chan os.Signal),
 	})
@@ -111,20 +114,28 @@ func BenchmarkChain(b *testing.B) {
 	in := input(b)
 	ngx := testpeers.StartNginx(b)
 	const short, long = 30 * time.Second, 90 * time.Second
+	const segment, oneFile = 30 * time.Second, time.Hour
 	extra := (long - short).Seconds()
 	aus := extra*fps + extra*sampleRate/aacFrame
-	var allocs, byts, gcs float64
-	run(b, ngx, in, long, -1) // warm-up: the pool's peak
+	var allocs, byts, gcs, flat float64
+	run(b, ngx, in, long, segment) // warm-up: the pool's peak
 	b.ResetTimer()
-	for i := range b.N {
-		m0, b0, g0 := run(b, ngx, in, short, i)
-		m1, b1, g1 := run(b, ngx, in, long, i)
+	for range b.N {
+		m0, b0, g0 := run(b, ngx, in, short, segment)
+		m1, b1, g1 := run(b, ngx, in, long, segment)
+		f0, _, _ := run(b, ngx, in, short, oneFile)
+		f1, _, _ := run(b, ngx, in, long, oneFile)
 		allocs += float64(int64(m1) - int64(m0))
 		byts += float64(int64(b1) - int64(b0))
 		gcs += float64(int64(g1) - int64(g0))
+		flat += float64(int64(f1) - int64(f0))
 	}
 	n := float64(b.N)
 	b.ReportMetric(allocs/n/aus, "allocs/AU")
 	b.ReportMetric(byts/n/aus, "B/AU")
 	b.ReportMetric(gcs/n*600/extra, "GCs/10min")
+	// The same media in one file: what the access units cost without the
+	// segment files, and (the difference) what each extra file costs.
+	b.ReportMetric(flat/n/aus, "allocs/AU-1file")
+	b.ReportMetric((allocs-flat)/n/2, "allocs/segment")
 }
