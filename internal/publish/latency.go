@@ -3,6 +3,7 @@ package publish
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"sync/atomic"
 	"time"
 )
@@ -75,10 +76,17 @@ type latencyHist struct {
 	max    atomic.Int64
 }
 
-// bucket returns the index of the bucket d falls in.
+// bucket returns the index of the bucket d (>= 0) falls in: the number of
+// bounds <= d, searched for only among the few bounds (at most 16) between
+// the powers of two around d.
 func bucket(d time.Duration) int {
-	// The number of bounds <= d is the bucket index.
-	lo, hi := 0, len(histBounds)
+	r := histPow[bits.Len64(uint64(d))]
+	return searchBounds(d, int(r[0]), int(r[1]))
+}
+
+// searchBounds is the number of bounds <= d, knowing that it is in
+// [lo, hi].
+func searchBounds(d time.Duration, lo, hi int) int {
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if histBounds[m] <= d {
@@ -89,6 +97,19 @@ func bucket(d time.Duration) int {
 	}
 	return lo
 }
+
+// histPow[n] is the range of bucket for the durations of bit length n,
+// [2^(n-1), 2^n - 1] (n = 0: just 0).
+var histPow = func() (r [64][2]uint16) {
+	for n := range r {
+		var a, b time.Duration
+		if n > 0 {
+			a, b = 1<<(n-1), 1<<(n-1)|(1<<(n-1)-1)
+		}
+		r[n] = [2]uint16{uint16(searchBounds(a, 0, len(histBounds))), uint16(searchBounds(b, 0, len(histBounds)))}
+	}
+	return r
+}()
 
 // Record adds one measurement; a negative one (clocks that are not the
 // same, or a virtual clock) counts as 0.

@@ -147,3 +147,35 @@ func BenchmarkLatencyRecord(b *testing.B) {
 		h.Record(time.Duration(i&0xFFFFF) * time.Microsecond)
 	}
 }
+
+// bucket's narrowed search finds what a search of every bound finds, at
+// every bound, around it, at every power of two and in between.
+func TestLatencyBucketNarrowed(t *testing.T) {
+	check := func(d time.Duration) {
+		if d < 0 {
+			return
+		}
+		if got, want := bucket(d), searchBounds(d, 0, len(histBounds)); got != want {
+			t.Fatalf("bucket(%v) = %d, want %d", d, got, want)
+		}
+	}
+	for _, b := range histBounds {
+		check(b - 1)
+		check(b)
+		check(b + 1)
+	}
+	for n := 0; n < 63; n++ {
+		p := time.Duration(1) << n
+		check(p - 1)
+		check(p)
+		check(p + 1)
+	}
+	check(math.MaxInt64)
+	x := uint64(1)
+	for i := 0; i < 100000; i++ {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		check(time.Duration(x >> (1 + x%40)))
+	}
+}
