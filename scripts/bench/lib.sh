@@ -139,7 +139,8 @@ bench_nginx_stop() {
 # "cpu wall rss_mb anon_mb file_mb" to $BENCH_TMP/NAME.results (the peak
 # RSS from GNU time, its anonymous and file-backed parts sampled by
 # scripts/bench/rsssplit.py); its output goes to $BENCH_TMP/NAME.RUN.log.
-# A failing command aborts the benchmark.
+# A failing command aborts the benchmark (with BENCH_SOFT set it returns 1
+# instead and records nothing).
 bench_measure() {
 	local name="$1" run="$2"
 	shift 2
@@ -151,6 +152,10 @@ bench_measure() {
 	split="$(python3 scripts/bench/rsssplit.py "$pid")"
 	if ! wait "$pid"; then
 		tail -n 20 "$log" >&2
+		if [ -n "${BENCH_SOFT:-}" ]; then
+			bench_log "$name run $run failed or timed out (log above)"
+			return 1
+		fi
 		bench_die "$name run $run failed or timed out: $* (log above)"
 	fi
 	python3 - "$tv" "$split" >>"$BENCH_TMP/$name.results" <<'EOF'
