@@ -11,7 +11,9 @@
 # file-backed (binary and shared libraries) parts, for
 #   - record-only: test source encoded and recorded, no destination;
 #   - copy-only:   --input file published to a local nginx-rtmp and recorded;
-#   - whole job:   test source encoded, published and recorded.
+#   - whole job:   test source encoded, published and recorded,
+#   and the mappings (binary, each shared library, anonymous memory) that
+#   hold most of the whole job's peak.
 #
 #   scripts/bench-startup.sh
 #   LIVECAP_BIN=/tmp/old-livecap scripts/bench-startup.sh    # another build
@@ -72,7 +74,7 @@ for job in record copy whole; do
 	copy) args=(--input "$input" --loop --duration "${secs}s" --rtmp "$url") ;;
 	whole) args=(--video test --audio test --size 1280x720 --fps 30 --duration "${secs}s" --rtmp "$url") ;;
 	esac
-	st 1 "$LIVECAP" stream "${args[@]}" --record "$rec" --log-format json >"$BENCH_TMP/mem-$job.st"
+	STARTUP_TOP=8 st 1 "$LIVECAP" stream "${args[@]}" --record "$rec" --log-format json >"$BENCH_TMP/mem-$job.st"
 	rm -rf "$rec"
 done
 
@@ -96,6 +98,11 @@ for job in record copy whole; do
 	printf '  %-44s %10s %10s %10s\n' "$name" "$(val peak_rss_mb "$f")" "$(val anon_mb "$f")" "$(val file_mb "$f")"
 done
 echo "  shared libraries mapped at start: $(ldd "$LIVECAP" | wc -l) (ldd $LIVECAP)"
+echo
+echo "where the whole job's peak is (the 8 largest mappings; MB resident, of which anonymous)"
+awk '$1 == "top" { print $2 }' "$BENCH_TMP/mem-whole.st" | tr ',' '\n' |
+	awk -F: '{ printf "  %8s %8s  %s\n", $1, $2, $3 }'
+echo "  ([anon]: heaps, C allocations and stacks; a library's anonymous part is its relocated data)"
 
 if [ "${BENCH_CALLGRIND:-}" = 1 ]; then
 	command -v valgrind >/dev/null || bench_die "valgrind is missing (apt-get install valgrind)"

@@ -7,6 +7,9 @@
   peak_rss_mb  the largest VmRSS seen (sampled every 50 ms), with its
   anon_mb      RssAnon (Go heap, stacks, C mallocs) and
   file_mb      RssFile (the binary's and shared libraries' file-backed pages) at that moment
+  top          with STARTUP_TOP=N (one run): the N mappings holding most of that
+               peak (/proc/PID/smaps, RSS summed per file, anonymous mappings
+               as [anon]), "MB:anonMB:name" comma-separated
 
 and print the median of each over the runs, one `name value` per line
 (missing values print as -). Used by scripts/bench-startup.sh.
@@ -14,6 +17,7 @@ and print the median of each over the runs, one `name value` per line
   startup.py RUNS CMD...
 """
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -34,6 +38,30 @@ def status(pid):
     return out
 
 
+def mappings(pid):
+    """RSS and its anonymous part in kB per mapped file ([anon]: no file)."""
+    per, name = {}, None
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                parts = line.split()
+                if not parts:
+                    continue
+                if "-" in parts[0] and not parts[0].endswith(":"):
+                    name = parts[5] if len(parts) > 5 and parts[5].startswith("/") else "[anon]"
+                    per.setdefault(name, [0, 0])
+                elif parts[0] == "Rss:":
+                    per[name][0] += int(parts[1])
+                elif parts[0] == "Anonymous:":
+                    per[name][1] += int(parts[1])
+    except OSError:
+        return {}
+    return per
+
+
+TOP = int(os.environ.get("STARTUP_TOP", "0"))
+
+
 def one(cmd):
     r = {}
     t0 = time.monotonic_ns()
@@ -46,6 +74,8 @@ def one(cmd):
             s = status(p.pid)
             if s.get("VmRSS", 0) > peak.get("VmRSS", 0):
                 peak.update(s)
+                if TOP:
+                    peak["maps"] = mappings(p.pid)
             done.wait(0.05)
 
     th = threading.Thread(target=sample)
@@ -70,6 +100,9 @@ def one(cmd):
         r["peak_rss_mb"] = peak.get("VmRSS")
         r["anon_mb"] = peak.get("RssAnon")
         r["file_mb"] = peak.get("RssFile")
+    if TOP and peak.get("maps"):
+        top = sorted(peak["maps"].items(), key=lambda kv: -kv[1][0])[:TOP]
+        r["top"] = ",".join("%.1f:%.1f:%s" % (v[0] / 1024, v[1] / 1024, os.path.basename(k)) for k, v in top)
     return r
 
 
@@ -79,6 +112,8 @@ def main():
     for k in ("started_ms", "first_ms", "exit_ms", "peak_rss_mb", "anon_mb", "file_mb"):
         vals = [r[k] for r in rows if r.get(k) is not None]
         print(k, "%.1f" % statistics.median(vals) if vals else "-")
+    if rows and rows[-1].get("top"):
+        print("top", rows[-1]["top"])
 
 
 main()
