@@ -177,27 +177,11 @@ func (il *interleaver) next(ctx context.Context) (*media.Packet, bool) {
 	for {
 		now := time.Now()
 		il.now = now
-		// Take what is queued until both tracks have a candidate.
-		for il.pend[0].len() == 0 || il.pend[1].len() == 0 {
-			p, ok := il.q.TryNext()
-			if !ok {
-				break
-			}
-			il.push(p, now)
-		}
-		nv, na := il.pend[0].len(), il.pend[1].len()
+		p, ok, deadline, waiting := il.take(now)
 		switch {
-		case nv > 0 && na > 0, il.closed && nv+na > 0:
-			return il.pop(), true
-		case nv+na > 0:
-			k := 0
-			if na > 0 {
-				k = 1
-			}
-			deadline, ready := il.due(k, now)
-			if ready {
-				return il.pop(), true
-			}
+		case ok:
+			return p, true
+		case waiting:
 			p, ok, timedOut := il.q.NextUntil(ctx, deadline)
 			switch {
 			case ok:
@@ -226,6 +210,36 @@ func (il *interleaver) next(ctx context.Context) (*media.Packet, bool) {
 	}
 }
 
+// take moves what is queued into the window, without waiting, until both
+// tracks have a candidate, and pops the next packet if it may go out at
+// now. Otherwise waiting says that one track holds packets that are due
+// at deadline unless the other track's next one arrives first.
+func (il *interleaver) take(now time.Time) (p *media.Packet, ok bool, deadline time.Time, waiting bool) {
+	for il.pend[0].len() == 0 || il.pend[1].len() == 0 {
+		p, ok := il.q.TryNext()
+		if !ok {
+			break
+		}
+		il.push(p, now)
+	}
+	nv, na := il.pend[0].len(), il.pend[1].len()
+	switch {
+	case nv > 0 && na > 0, il.closed && nv+na > 0:
+		return il.pop(), true, time.Time{}, false
+	case nv+na > 0:
+		k := 0
+		if na > 0 {
+			k = 1
+		}
+		deadline, ready := il.due(k, now)
+		if ready {
+			return il.pop(), true, time.Time{}, false
+		}
+		return nil, false, deadline, true
+	}
+	return nil, false, time.Time{}, false
+}
+
 // ready returns the next packet only if it may go out now without
 // waiting for anything that is not queued yet (the rest of a batch after
 // next). It reads no clock: now is next's last reading, which can only
@@ -237,25 +251,6 @@ func (il *interleaver) ready() (*media.Packet, bool) {
 		}
 		return il.q.TryNext()
 	}
-	for il.pend[0].len() == 0 || il.pend[1].len() == 0 {
-		p, ok := il.q.TryNext()
-		if !ok {
-			break
-		}
-		il.push(p, il.now)
-	}
-	nv, na := il.pend[0].len(), il.pend[1].len()
-	switch {
-	case nv > 0 && na > 0, il.closed && nv+na > 0:
-		return il.pop(), true
-	case nv+na > 0:
-		k := 0
-		if na > 0 {
-			k = 1
-		}
-		if _, ok := il.due(k, il.now); ok {
-			return il.pop(), true
-		}
-	}
-	return nil, false
+	p, ok, _, _ := il.take(il.now)
+	return p, ok
 }
