@@ -146,15 +146,23 @@ func (q *Queue) push(p *media.Packet) {
 		q.enforce()
 	}
 	q.updateHigh()
-	wake := q.sleeping && (q.hub == nil || q.n >= q.hub.batch)
-	if wake {
-		q.sleeping = false
-		q.st.Wakeups++
-	}
+	wake := q.rouse(q.hub == nil || q.n >= q.hub.batch)
 	q.mu.Unlock()
 	if wake {
 		q.wake()
 	}
+}
+
+// rouse, with q.mu held, reports whether the sink sleeps and should be
+// woken (when is true), and counts the wake-up; the caller calls wake
+// once it has unlocked.
+func (q *Queue) rouse(when bool) bool {
+	if !q.sleeping || !when {
+		return false
+	}
+	q.sleeping = false
+	q.st.Wakeups++
+	return true
 }
 
 // wake tells the sink waiting on notify.
@@ -168,11 +176,7 @@ func (q *Queue) wake() {
 // flush wakes the sink if it sleeps while packets are queued (Batch).
 func (q *Queue) flush() {
 	q.mu.Lock()
-	wake := q.sleeping && q.n > 0
-	if wake {
-		q.sleeping = false
-		q.st.Wakeups++
-	}
+	wake := q.rouse(q.n > 0)
 	q.mu.Unlock()
 	if wake {
 		q.wake()
