@@ -92,7 +92,7 @@ func (d *recDir) free() (uint64, error) {
 // crash at any moment leaves either no segment file or one that plays
 // (never an empty one). Everything after that is appended in whole
 // fragments, each synced unless the last sync is less than syncEvery old
-// (dirty then says the file holds unsynced fragments); good is the size
+// (the next fragment's sync or the close then covers it); good is the size
 // after the last fragment that was completely written, the point a
 // failed write is rolled back to.
 type segFile struct {
@@ -101,7 +101,6 @@ type segFile struct {
 	d       *recDir
 	path    string
 	good    int64
-	dirty   bool
 	noSync  bool // benchmarks only: measure the writer, not the disk
 	discard bool // benchmarks only: count the bytes, write nothing
 	// rename, when set, gives another name to try when the file's name
@@ -227,7 +226,6 @@ func (s *segFile) append(bufs [][]byte) error {
 	}
 	n, err := s.d.vw.writeAll(s.fd, bufs)
 	if err == nil {
-		s.dirty = true
 		err = s.syncPaced()
 	}
 	if err != nil {
@@ -241,7 +239,6 @@ func (s *segFile) append(bufs [][]byte) error {
 // syncEvery old.
 func (s *segFile) syncPaced() error {
 	if s.noSync {
-		s.dirty = false
 		return nil
 	}
 	now := s.d.clock()
@@ -249,7 +246,6 @@ func (s *segFile) syncPaced() error {
 		return nil
 	}
 	s.d.lastSync = now
-	s.dirty = false
 	return s.d.syncFile(s.f)
 }
 
@@ -262,7 +258,6 @@ func (s *segFile) rollback(written int64, cause error) error {
 		return fmt.Errorf("%s %s: %w; and cutting it back to its last complete fragment (%d bytes) failed: %v", what, s.path, cause, s.good, terr)
 	}
 	s.d.syncFile(s.f)
-	s.dirty = false
 	_ = written
 	return &writeError{path: s.path, good: s.good, err: cause}
 }
@@ -285,7 +280,6 @@ func (s *segFile) close() error {
 	var err error
 	if !s.noSync {
 		err = s.d.syncFile(s.f)
-		s.dirty = false
 	}
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
